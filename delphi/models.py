@@ -1,0 +1,516 @@
+"""Studies, rounds, questionnaires, responses, consensus results and the audit trail."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from competencies.models import Domain, Framework, Scenario, Statement
+from panels.models import Panel, Panelist, StakeholderGroup
+
+
+def default_anchors() -> dict:
+    # The GRADE 1-9 scale: labels for the three bands, keyed by the band's first value.
+    return {
+        "1": "Not important",
+        "4": "Important but not critical",
+        "7": "Critical",
+    }
+
+
+def default_bands() -> list:
+    return [[1, 3], [4, 6], [7, 9]]
+
+
+def default_definition() -> dict:
+    return {"preset": "comet", "scope": "all"}
+
+
+class Study(models.Model):
+    class StoppingRule(models.TextChoices):
+        FIXED = "fixed", _("Stop after the planned number of rounds")
+        CONSENSUS = "consensus", _("Stop when every item has reached a verdict (or planned rounds)")
+        STABILITY = "stability", _("Stop when every carried item is stable (or planned rounds)")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=250)
+    short_title = models.CharField(max_length=80, blank=True)
+    aims = models.TextField(blank=True)
+    consent_text = models.TextField(blank=True)
+    consent_text_es = models.TextField("consent text (Spanish)", blank=True)
+    consent_version = models.PositiveIntegerField(default=1)
+    contact_email = models.EmailField(blank=True)
+    panel = models.OneToOneField(Panel, on_delete=models.PROTECT, related_name="study")
+    framework = models.OneToOneField(Framework, on_delete=models.PROTECT, related_name="study")
+
+    # The protocol. Frozen when round 1 opens; later changes are Deviations.
+    scale_min = models.PositiveSmallIntegerField(default=1)
+    scale_max = models.PositiveSmallIntegerField(default=9)
+    scale_anchors = models.JSONField(default=default_anchors, blank=True)
+    bands = models.JSONField(default=default_bands)
+    consensus_definition = models.JSONField(default=default_definition)
+    quantile_method = models.PositiveSmallIntegerField(
+        default=7, help_text="Hyndman-Fan quantile type (7 = R, Excel PERCENTILE.INC, numpy)."
+    )
+    planned_rounds = models.PositiveSmallIntegerField(default=3)
+    stopping_rule = models.CharField(
+        max_length=12, choices=StoppingRule.choices, default=StoppingRule.CONSENSUS
+    )
+    stopping_rule_detail = models.TextField(blank=True)
+    min_group_size = models.PositiveSmallIntegerField(
+        default=3, help_text="Smallest stakeholder group whose feedback is shown on its own."
+    )
+    protocol_locked_at = models.DateTimeField(null=True, blank=True)
+
+    ends_at = models.DateTimeField(null=True, blank=True)
+    is_demo = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    LOCKED_FIELDS = (
+        "scale_min",
+        "scale_max",
+        "scale_anchors",
+        "bands",
+        "consensus_definition",
+        "quantile_method",
+        "planned_rounds",
+        "stopping_rule",
+        "stopping_rule_detail",
+        "min_group_size",
+    )
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scale_max__gt=F("scale_min")), name="study_scale_ordered"
+            ),
+            models.CheckConstraint(condition=Q(planned_rounds__gte=1), name="study_rounds_ge_1"),
+            models.CheckConstraint(
+                condition=Q(quantile_method__gte=1, quantile_method__lte=9),
+                name="study_quantile_type_1_9",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_locked(self) -> bool:
+        return self.protocol_locked_at is not None
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        RESEARCHER = "researcher", _("Researcher")
+        ANALYST = "analyst", _("Analyst")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=12, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="membership_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.role} of {self.study_id}"
+
+
+class Round(models.Model):
+    class Kind(models.TextChoices):
+        GENERATION = "generation", _("Item generation (open-ended)")
+        RATING = "rating", _("Rating")
+        RANKING = "ranking", _("Ranking")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+        ANALYSED = "analysed", _("Analysed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="rounds")
+    number = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.RATING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    title = models.CharField(max_length=200, blank=True)
+    instructions = models.TextField(blank=True)
+    instructions_es = models.TextField("instructions (Spanish)", blank=True)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True, help_text="Deadline")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    analysed_at = models.DateTimeField(null=True, blank=True)
+    # The protocol as it stood when the round opened: scale, bands, definition, quantiles.
+    rule_snapshot = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "number"], name="round_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="round_number_ge_1"),
+            models.CheckConstraint(
+                condition=Q(closes_at__isnull=True)
+                | Q(opens_at__isnull=True)
+                | Q(closes_at__gt=F("opens_at")),
+                name="round_closes_after_opens",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(opened_at__isnull=False),
+                name="round_open_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["closed", "analysed"]) | Q(closed_at__isnull=False),
+                name="round_closed_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Round {self.number} of {self.study}"
+
+
+class RoundItem(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="items")
+    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="round_items")
+    scenario = models.ForeignKey(
+        Scenario, null=True, blank=True, on_delete=models.PROTECT, related_name="round_items"
+    )
+    order = models.PositiveIntegerField(default=0)
+    carried_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_to"
+    )
+
+    class Meta:
+        ordering = ["round", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "statement"],
+                condition=Q(scenario__isnull=True),
+                name="round_item_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["round", "statement", "scenario"],
+                condition=Q(scenario__isnull=False),
+                name="round_item_scenario_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.round_id}/{self.statement_id}"
+
+    @property
+    def key(self) -> str:
+        """Stable across rounds: pairs an item with its earlier self for stability."""
+        return self.statement.code + (f"@{self.scenario.code}" if self.scenario_id else "")
+
+
+class RoundPrompt(models.Model):
+    """An open-ended question in an item-generation round."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="prompts")
+    scenario = models.ForeignKey(
+        Scenario, null=True, blank=True, on_delete=models.PROTECT, related_name="prompts"
+    )
+    text = models.TextField()
+    text_es = models.TextField("text (Spanish)", blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["round", "order", "id"]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class Response(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("In progress")
+        SUBMITTED = "submitted", _("Submitted")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="responses")
+    panelist = models.ForeignKey(Panelist, on_delete=models.CASCADE, related_name="responses")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    last_page = models.PositiveSmallIntegerField(default=0)
+    # Excluded from analysis (a withdrawn panelist who asked for their answers to be dropped).
+    excluded = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "panelist"], name="response_unique"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(submitted_at__isnull=False),
+                name="response_submitted_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.panelist_id} in round {self.round_id} ({self.status})"
+
+
+class Rating(models.Model):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="ratings")
+    item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="ratings")
+    value = models.PositiveSmallIntegerField(null=True, blank=True)
+    unable = models.BooleanField(default=False)
+    comment = models.TextField(blank=True)
+    # Why the panelist moved across a band boundary since the previous round (optional).
+    change_reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "item"], name="rating_unique"),
+            models.CheckConstraint(
+                condition=~Q(unable=True, value__isnull=False), name="rating_value_or_unable"
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=True) | Q(value__lte=100), name="rating_value_sane"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.response_id}/{self.item_id}={self.value}"
+
+
+class PromptAnswer(models.Model):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="prompt_answers")
+    prompt = models.ForeignKey(RoundPrompt, on_delete=models.CASCADE, related_name="answers")
+    text = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "prompt"], name="prompt_answer_unique"),
+        ]
+
+
+class Suggestion(models.Model):
+    """A statement a panelist proposes; the researcher merges, adopts or declines it."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        ADOPTED = "adopted", _("Adopted as a new statement")
+        MERGED = "merged", _("Merged into an existing statement")
+        DECLINED = "declined", _("Declined")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="suggestions")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="suggestions")
+    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.SET_NULL)
+    scenario = models.ForeignKey(Scenario, null=True, blank=True, on_delete=models.SET_NULL)
+    text = models.TextField()
+    rationale = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    statement = models.ForeignKey(
+        Statement, null=True, blank=True, on_delete=models.SET_NULL, related_name="suggestions"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="suggestion_text_not_empty"),
+        ]
+
+
+class ItemChange(models.Model):
+    """The lineage of an item between rounds: every reword, drop, merge or addition, and why."""
+
+    class Action(models.TextChoices):
+        ADDED = "added", _("Added")
+        REWORDED = "reworded", _("Reworded")
+        DROPPED = "dropped", _("Dropped")
+        MERGED = "merged", _("Merged")
+        CARRIED = "carried", _("Carried forward")
+        RETIRED = "retired", _("Consensus reached, retired")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="item_changes")
+    round = models.ForeignKey(Round, null=True, blank=True, on_delete=models.CASCADE)
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="changes")
+    previous = models.ForeignKey(
+        Statement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=10, choices=Action.choices)
+    reason = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Deviation(models.Model):
+    """A change to a locked protocol: who, when, what changed and why."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="deviations")
+    field = models.CharField(max_length=40)
+    old_value = models.JSONField(null=True)
+    new_value = models.JSONField(null=True)
+    reason = models.TextField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="deviation_has_reason"),
+        ]
+
+
+class AuditEvent(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    panelist = models.ForeignKey(Panelist, null=True, blank=True, on_delete=models.SET_NULL)
+    verb = models.CharField(max_length=60)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["study", "-at"], name="audit_study_at")]
+
+
+class ConsensusRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="consensus_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    stage = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="consensus_run_progress_le_100"
+            ),
+        ]
+
+
+class ItemResult(models.Model):
+    """Statistics for one round × item × group ('all', 'balanced' or a stakeholder group code)."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="results")
+    item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="results")
+    group_key = models.CharField(max_length=40)
+    group = models.ForeignKey(StakeholderGroup, null=True, blank=True, on_delete=models.CASCADE)
+    n = models.PositiveIntegerField(default=0)
+    n_unable = models.PositiveIntegerField(default=0)
+    median = models.FloatField(null=True)
+    q1 = models.FloatField(null=True)
+    q3 = models.FloatField(null=True)
+    iqr = models.FloatField(null=True)
+    mean = models.FloatField(null=True)
+    sd = models.FloatField(null=True)
+    pct_low = models.FloatField(null=True)
+    pct_mid = models.FloatField(null=True)
+    pct_high = models.FloatField(null=True)
+    p30 = models.FloatField(null=True)
+    p70 = models.FloatField(null=True)
+    ipr = models.FloatField(null=True)
+    iprcp = models.FloatField(null=True)
+    ai = models.FloatField(null=True)
+    ipras = models.FloatField(null=True)
+    dai = models.FloatField(null=True)
+    disagreement_ipras = models.BooleanField(null=True)
+    disagreement_classic = models.BooleanField(null=True)
+    ram_class = models.CharField(max_length=15, blank=True)
+    rwg = models.FloatField(null=True)
+    ad_median = models.FloatField(null=True)
+    # Stability against the previous round, paired by panelist.
+    n_paired = models.PositiveIntegerField(null=True)
+    wilcoxon_stat = models.FloatField(null=True)
+    wilcoxon_p = models.FloatField(null=True)
+    pct_change = models.FloatField(null=True)
+    stable = models.BooleanField(null=True)
+    # Counts per scale value, for feedback bar charts: {"1": 0, ..., "9": 4}.
+    histogram = models.JSONField(default=dict)
+    verdict = models.CharField(max_length=5, blank=True)
+
+    class Meta:
+        ordering = ["round", "item", "group_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "item", "group_key"], name="item_result_unique"
+            ),
+        ]
+
+
+class ItemDecision(models.Model):
+    """An item's verdict under the study's locked definition and scope, and under every preset."""
+
+    class Verdict(models.TextChoices):
+        IN = "in", _("Consensus in")
+        OUT = "out", _("Consensus out")
+        NONE = "none", _("No consensus")
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="decisions")
+    item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="decisions")
+    verdict = models.CharField(max_length=5, choices=Verdict.choices)
+    carried_forward = models.BooleanField()
+    preset_verdicts = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "item"], name="item_decision_unique"),
+        ]
+
+
+class GroupConcordance(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="concordance")
+    group_key = models.CharField(max_length=40)
+    n_panelists = models.PositiveIntegerField()
+    n_items = models.PositiveIntegerField()
+    kendall_w = models.FloatField(null=True)
+    chi2 = models.FloatField(null=True)
+    df = models.PositiveIntegerField(null=True)
+    p = models.FloatField(null=True)
+    alpha_ordinal = models.FloatField(null=True)
+    alpha_interval = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "group_key"], name="concordance_unique"),
+        ]

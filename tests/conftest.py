@@ -1,0 +1,57 @@
+"""The cast every test can call on: a researcher, an analyst, an outsider and a panelist."""
+
+import os
+
+import pytest
+
+from tests import factories as f
+
+
+def require_service(reason: str):
+    """Skip locally when a service is missing; in CI (CI=true) a missing service fails."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def researcher(db):
+    return f.make_user("rita-researcher")
+
+
+@pytest.fixture
+def analyst(db):
+    return f.make_user("andy-analyst")
+
+
+@pytest.fixture
+def outsider(db):
+    return f.make_user("olga-outsider")
+
+
+@pytest.fixture
+def study(db, researcher, analyst):
+    return f.make_study(researcher=researcher, analyst=analyst)
+
+
+@pytest.fixture
+def panelist(study):
+    return f.make_panelist(study)
+
+
+@pytest.fixture
+def researcher_client(client, researcher):
+    client.force_login(researcher)
+    return client
+
+
+@pytest.fixture
+def analyst_client(client, analyst):
+    client.force_login(analyst)
+    return client
+
+
+@pytest.fixture
+def outsider_client(client, outsider):
+    client.force_login(outsider)
+    return client
