@@ -36,6 +36,7 @@ run: demo
 	@echo ""
 	@echo "  Delphi is running at http://$(HOST):$(PORT)/"
 	@echo "  Sign in as researcher / delphi-demo (the demo study's researcher)"
+	@echo "        or analyst / delphi-demo (read-only: results and exports)"
 	@echo "  Admin: http://$(HOST):$(PORT)/admin/ as admin / delphi-admin"
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
