@@ -1,0 +1,123 @@
+"""Shared browser fixtures: Debian chromium driven by Playwright, axe-core and screenshots.
+
+Every browser test is marked `browser`; without /usr/bin/chromium (or axe-core) the tests skip
+locally and fail under CI=true, through `require_service`.
+"""
+
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_service
+
+# pytest-django's live_server runs in a thread; Playwright's sync API runs an event loop in
+# this one, which Django would otherwise refuse to do ORM work from.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        require_service(f"{CHROMIUM} is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        require_service("playwright is not installed")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_context(browser):
+    """Factory for browser contexts (a context is a fresh profile: cookies, storage)."""
+    contexts = []
+
+    def make(viewport=None, **kwargs):
+        context = browser.new_context(viewport=viewport or PHONE, **kwargs)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        with contextlib.suppress(Exception):  # already closed by the test
+            context.close()
+
+
+@pytest.fixture
+def page(new_context):
+    """A phone-sized page (360x740)."""
+    return new_context().new_page()
+
+
+def run_axe(page) -> list[dict]:
+    """Run axe-core (WCAG 2.0/2.1 A and AA rules) on the current page; return all violations."""
+    if not AXE.exists():
+        require_service(f"{AXE} is missing: run npm install")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+        })"""
+    )
+    return result["violations"]
+
+
+@pytest.fixture
+def axe_check():
+    """Call with a page: fails the test on any serious or critical axe violation."""
+
+    def check(page, label=""):
+        violations = run_axe(page)
+        bad = [v for v in violations if v.get("impact") in ("serious", "critical")]
+        if bad:
+            lines = []
+            for v in bad:
+                targets = [n["target"] for n in v["nodes"][:5]]
+                lines.append(f"{v['id']} ({v['impact']}): {v['help']} at {targets}")
+            pytest.fail(f"axe on {label or page.url}:\n" + "\n".join(lines))
+        return violations
+
+    return check
+
+
+@pytest.fixture
+def shot():
+    """Call with (page, folder, name): saves a full-page PNG under /tmp/shots/<folder>/."""
+
+    def save(page, folder, name):
+        path = SHOTS / folder / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
