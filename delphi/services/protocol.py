@@ -1,0 +1,102 @@
+"""Checks on a study protocol (scale, bands, anchors, consensus definition) before it is saved.
+
+The consensus definition itself is checked by the STATS module
+(`delphi.consensus.definitions.validate_definition`); this module checks the scale around it and
+turns everything into field errors a form can show.
+"""
+
+PRESETS = ("comet", "ram", "iqr", "percent", "custom")
+SCOPES = ("all", "every_group", "balanced")
+MEASURES = ("pct_high", "pct_low", "pct_mid", "median", "iqr", "disagreement_ipras")
+OPS = (">=", ">", "<=", "<", "==", "!=")
+
+
+def _shape_errors(definition) -> list[str]:
+    """A fallback used only while the STATS module is absent."""
+    if not isinstance(definition, dict):
+        return ["The consensus definition must be an object."]
+    errors = []
+    if definition.get("preset") not in PRESETS:
+        errors.append(f"Choose a preset: {', '.join(PRESETS)}.")
+    if definition.get("scope", "all") not in SCOPES:
+        errors.append(f"Choose a scope: {', '.join(SCOPES)}.")
+    if definition.get("preset") == "percent":
+        threshold = definition.get("threshold")
+        if not isinstance(threshold, int | float) or not 50 <= threshold <= 100:
+            errors.append("The percentage threshold must be a number from 50 to 100.")
+    if definition.get("preset") == "custom":
+        if not definition.get("in"):
+            errors.append("A custom definition needs at least one 'consensus in' criterion.")
+        for side in ("in", "out"):
+            for c in definition.get(side) or []:
+                if not isinstance(c, dict) or c.get("measure") not in MEASURES:
+                    errors.append(f"Unknown measure in {c!r}.")
+                elif c.get("op") not in OPS:
+                    errors.append(f"Unknown comparison in {c!r}.")
+    return errors
+
+
+def definition_errors(definition, scale_min: int, scale_max: int, bands) -> list[str]:
+    try:
+        from delphi.consensus.definitions import validate_definition
+        from delphi.consensus.stats import Scale
+    except ImportError:
+        return _shape_errors(definition)
+    try:
+        scale = Scale(
+            min=scale_min, max=scale_max, bands=tuple(tuple(int(v) for v in b) for b in bands)
+        )
+    except (TypeError, ValueError) as exc:
+        return [f"The scale is not usable: {exc}"]
+    return list(validate_definition(definition, scale))
+
+
+def bands_errors(bands, scale_min: int, scale_max: int) -> list[str]:
+    if not isinstance(bands, list | tuple) or len(bands) != 3:
+        return ["Give exactly three bands (low, middle, high), e.g. 1-3, 4-6, 7-9."]
+    try:
+        pairs = [(int(lo), int(hi)) for lo, hi in bands]
+    except (TypeError, ValueError):
+        return ["Each band is two whole numbers, e.g. 1-3."]
+    errors = []
+    if pairs[0][0] != scale_min or pairs[-1][1] != scale_max:
+        errors.append(f"The bands must start at {scale_min} and end at {scale_max}.")
+    for lo, hi in pairs:
+        if lo > hi:
+            errors.append(f"The band {lo}-{hi} runs backwards.")
+    for (_, hi), (lo, _) in zip(pairs, pairs[1:], strict=False):
+        if lo != hi + 1:
+            errors.append(f"The bands must follow on without gaps or overlaps ({hi} then {lo}).")
+    return errors
+
+
+def protocol_errors(p: dict) -> dict[str, list[str]]:
+    """Field name -> messages for a protocol (the Study.LOCKED_FIELDS as a dict)."""
+    errors: dict[str, list[str]] = {}
+    lo, hi = p["scale_min"], p["scale_max"]
+    if hi <= lo:
+        errors["scale_max"] = ["The top of the scale must be above the bottom."]
+        return errors
+    if hi - lo > 20 or hi > 100:
+        errors["scale_max"] = ["Use a scale of at most 21 points, with values up to 100."]
+        return errors
+    if msgs := bands_errors(p["bands"], lo, hi):
+        errors["bands"] = msgs
+        return errors
+    anchors = p.get("scale_anchors") or {}
+    band_starts = {str(b[0]) for b in p["bands"]}
+    stray = set(anchors) - band_starts
+    if stray:
+        errors["scale_anchors"] = [
+            "Anchor labels are keyed by the first value of a band; "
+            f"{', '.join(sorted(stray))} is not one."
+        ]
+    if msgs := definition_errors(p["consensus_definition"], lo, hi, p["bands"]):
+        errors["consensus_definition"] = msgs
+    if not 1 <= p["quantile_method"] <= 9:
+        errors["quantile_method"] = ["The Hyndman-Fan quantile type is a number from 1 to 9."]
+    if p["planned_rounds"] < 1:
+        errors["planned_rounds"] = ["Plan at least one round."]
+    if p["min_group_size"] < 1:
+        errors["min_group_size"] = ["The smallest group shown on its own must be at least 1."]
+    return errors
