@@ -1,0 +1,156 @@
+"""Reads for the consensus engine: a round's ratings as a long DataFrame, and its results.
+
+The ratings load is one query (PostgreSQL: ``COPY ... TO STDOUT`` through Django's own
+connection, the measured floor; elsewhere ``values_list``). Item keys are resolved from a second,
+small query over the study's round items, so that the same item gets the same key in every round.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+
+from delphi.models import ConsensusRun, Rating, Response, Round, RoundItem
+
+RATING_COLUMNS = ["panelist", "group", "item", "value"]
+# A panelist without a stakeholder group still counts in "all"; this names their group.
+UNGROUPED = "ungrouped"
+
+
+def round_item_keys(*, round: Round) -> dict[int, str]:
+    """RoundItem id -> stable item key for every item of ``round``.
+
+    The key is ``statement code`` plus ``@scenario code`` when the item is asked about a
+    scenario. An item carried from an earlier round (``carried_from``) takes the key of the
+    first item in its chain, so a reworded statement (a new Statement, a new code) still pairs
+    with its earlier wording when stability is computed. If two items of one round would share
+    a key that way (a reworded copy asked beside the original), the later ones keep their own
+    key: pairing must never merge two items of the same round.
+    """
+    rows = RoundItem.objects.filter(
+        round__study_id=round.study_id, round__number__lte=round.number
+    ).values_list("id", "round_id", "carried_from_id", "statement__code", "scenario__code", "order")
+    own: dict[int, str] = {}
+    parent: dict[int, int | None] = {}
+    mine: list[tuple[int, int]] = []
+    for item_id, round_id, carried_from_id, code, scenario_code, order in rows:
+        own[item_id] = code + (f"@{scenario_code}" if scenario_code else "")
+        parent[item_id] = carried_from_id
+        if round_id == round.pk:
+            mine.append((order, item_id))
+
+    def root_key(item_id: int) -> str:
+        seen = set()
+        while parent.get(item_id) in own and item_id not in seen:
+            seen.add(item_id)
+            item_id = parent[item_id]
+        return own[item_id]
+
+    keys: dict[int, str] = {}
+    own_here = {own[item_id] for _, item_id in mine}
+    mine.sort()
+    for _, item_id in mine:
+        key = root_key(item_id)
+        # Own keys are unique within a round (database constraints); an inherited key must
+        # not collide with another item's own key, nor with a key already handed out.
+        if key != own[item_id] and (key in own_here or key in keys.values()):
+            key = own[item_id]
+        keys[item_id] = key
+    return keys
+
+
+def _analysed_responses(round: Round):
+    # Drafts are not analysed: a panelist who never submitted has not given their answer.
+    # Excluded responses belong to withdrawn panelists who asked for their answers to be dropped.
+    return Response.objects.filter(round=round, status=Response.Status.SUBMITTED, excluded=False)
+
+
+def _empty_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "panelist": pd.Series(dtype=object),
+            "group": pd.Series(dtype=object),
+            "item": pd.Series(dtype=object),
+            "value": pd.Series(dtype=float),
+        }
+    )
+
+
+def _load_raw(round: Round) -> pd.DataFrame:
+    """Columns panelist (public id), group (code or ''), item_id (int), value (float/NaN)."""
+    qs = (
+        Rating.objects.filter(response__in=_analysed_responses(round))
+        .order_by()
+        .values_list(
+            "response__panelist__public_id",
+            "response__panelist__group__code",
+            "item_id",
+            "value",
+        )
+    )
+    if connection.vendor == "postgresql":
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            # Interpolate parameters client-side: COPY cannot take bind parameters.
+            statement = connection.ops.compose_sql(sql, params)
+            buffer = io.BytesIO()
+            with cursor.copy(f"COPY ({statement}) TO STDOUT") as copy:
+                for block in copy:
+                    buffer.write(block)
+        buffer.seek(0)
+        return pd.read_csv(
+            buffer,
+            sep="\t",
+            header=None,
+            names=["panelist", "group", "item_id", "value"],
+            dtype={"panelist": str, "group": str, "item_id": np.int64, "value": float},
+            na_values=[r"\N"],
+            keep_default_na=False,
+        )
+    rows = list(qs)
+    if not rows:
+        return pd.DataFrame(columns=["panelist", "group", "item_id", "value"])
+    frame = pd.DataFrame(rows, columns=["panelist", "group", "item_id", "value"])
+    frame["value"] = frame["value"].astype(float)
+    return frame
+
+
+def round_ratings_frame(*, round: Round, keys: dict[int, str] | None = None) -> pd.DataFrame:
+    """The long table ``panelist, group, item, value`` of one round's submitted ratings.
+
+    ``value`` is a float; "unable to rate" is NaN. ``item`` is the stable key of
+    ``round_item_keys``. Pass ``keys`` when the caller already has them.
+    """
+    keys = round_item_keys(round=round) if keys is None else keys
+    raw = _load_raw(round)
+    if raw.empty:
+        return _empty_frame()
+    group = raw["group"].fillna(UNGROUPED).replace("", UNGROUPED)
+    item_codes = pd.Series(keys, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "panelist": raw["panelist"].astype(str),
+            "group": group.astype(str),
+            "item": raw["item_id"].map(item_codes).astype(object),
+            "value": raw["value"].astype(float),
+        }
+    )
+    return frame.reset_index(drop=True)
+
+
+def round_previous(*, round: Round) -> Round | None:
+    """The rating round just before this one, whose ratings stability is measured against."""
+    return (
+        Round.objects.filter(
+            study_id=round.study_id, number=round.number - 1, kind=Round.Kind.RATING
+        )
+        .exclude(status=Round.Status.DRAFT)
+        .first()
+    )
+
+
+def round_latest_run(*, round: Round) -> ConsensusRun | None:
+    return ConsensusRun.objects.filter(round=round).order_by("-queued_at", "-id").first()

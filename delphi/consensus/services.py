@@ -1,0 +1,624 @@
+"""Consensus runs: claim, compute, persist; and the next round drawn from the verdicts.
+
+A run is a ``ConsensusRun`` row. Whoever executes it first claims it by compare-and-set
+(queued -> running, attempts + 1); a duplicate delivery finds nothing to claim and stops. A
+running row whose heartbeat is older than ``STALE_AFTER`` seconds belonged to a worker that died:
+a redelivered task re-claims it. Results are replaced in one transaction, and only by the attempt
+that still owns the run, so a killed-and-redelivered run ends with exactly one set of rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from delphi.consensus import selectors
+from delphi.models import (
+    AuditEvent,
+    ConsensusRun,
+    GroupConcordance,
+    ItemChange,
+    ItemDecision,
+    ItemResult,
+    Round,
+    RoundItem,
+)
+
+logger = logging.getLogger(__name__)
+
+# Bump when the persisted output of the same input changes (new columns, a corrected formula):
+# it is part of the fingerprint, so the next run recomputes instead of skipping.
+ENGINE_VERSION = "1"
+# A running run whose heartbeat is older than this is taken to be dead. A run beats between
+# stages; a full-size round computes in about a second, so two minutes is generous.
+STALE_AFTER = int(os.environ.get("CONSENSUS_RUN_STALE_SECONDS", "120"))
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+ITEM_FIELDS = (
+    "n",
+    "n_unable",
+    "median",
+    "q1",
+    "q3",
+    "iqr",
+    "mean",
+    "sd",
+    "pct_low",
+    "pct_mid",
+    "pct_high",
+    "p30",
+    "p70",
+    "ipr",
+    "iprcp",
+    "ai",
+    "ipras",
+    "dai",
+    "disagreement_ipras",
+    "disagreement_classic",
+    "ram_class",
+    "rwg",
+    "ad_median",
+)
+STABILITY_FIELDS = ("n_paired", "wilcoxon_stat", "wilcoxon_p", "pct_change", "stable")
+CONCORDANCE_FIELDS = (
+    "n_panelists",
+    "n_items",
+    "kendall_w",
+    "chi2",
+    "df",
+    "p",
+    "alpha_ordinal",
+    "alpha_interval",
+)
+
+
+class RunBusy(Exception):
+    """Another live attempt owns the run; try again once its heartbeat may have gone stale."""
+
+
+class RunLost(Exception):
+    """This attempt no longer owns the run (a redelivered copy re-claimed it)."""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    scale_min: int
+    scale_max: int
+    bands: list
+    definition: dict
+    quantile_type: int
+    source: str  # "snapshot" or "study"
+
+    def as_dict(self) -> dict:
+        return {
+            "scale_min": self.scale_min,
+            "scale_max": self.scale_max,
+            "bands": [list(b) for b in self.bands],
+            "definition": self.definition,
+            "quantile_type": self.quantile_type,
+        }
+
+
+def round_protocol(*, round: Round) -> Protocol:
+    """The rules a round is analysed under: its snapshot from when it opened, else the study's.
+
+    The snapshot is written by ``round_open``; a round opened before snapshots existed (or
+    built by hand) falls back, key by key, to the study's current protocol.
+    """
+    snap = round.rule_snapshot or {}
+    study = round.study
+
+    def pick(*names, default):
+        for name in names:
+            if snap.get(name) not in (None, "", []):
+                return snap[name]
+        return default
+
+    scale = snap.get("scale")
+    scale_min, scale_max = study.scale_min, study.scale_max
+    if isinstance(scale, dict):
+        scale_min, scale_max = scale.get("min", scale_min), scale.get("max", scale_max)
+    scale_min = int(pick("scale_min", default=scale_min))
+    scale_max = int(pick("scale_max", default=scale_max))
+    return Protocol(
+        scale_min=scale_min,
+        scale_max=scale_max,
+        bands=[list(b) for b in pick("bands", default=study.bands)],
+        definition=dict(
+            pick("consensus_definition", "definition", default=study.consensus_definition)
+        ),
+        quantile_type=int(pick("quantile_method", "quantile_type", default=study.quantile_method)),
+        source="snapshot" if snap else "study",
+    )
+
+
+def _scale(protocol: Protocol):
+    from delphi.consensus.stats import Scale
+
+    bands = tuple(tuple(int(v) for v in band) for band in protocol.bands)
+    return Scale(min=protocol.scale_min, max=protocol.scale_max, bands=bands)
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting and claiming runs
+
+
+def consensus_run_start(*, round: Round, by=None) -> ConsensusRun:
+    """Queue a consensus run for a closed round; the worker picks it up after commit.
+
+    A queued or live running run for the round is returned instead of a second one. With no
+    broker configured (no REDIS_URL) the task runs in-process when the transaction commits.
+    """
+    from delphi.consensus.tasks import consensus_run as consensus_run_task
+
+    active = (
+        ConsensusRun.objects.filter(round=round, status=ConsensusRun.Status.QUEUED)
+        | ConsensusRun.objects.filter(
+            round=round,
+            status=ConsensusRun.Status.RUNNING,
+            heartbeat_at__gte=timezone.now() - timedelta(seconds=STALE_AFTER),
+        )
+    ).first()
+    if active is not None:
+        return active
+    run = ConsensusRun.objects.create(round=round, stage="Waiting for the worker")
+    AuditEvent.objects.create(
+        study_id=round.study_id,
+        actor=by if getattr(by, "pk", None) else None,
+        verb="consensus_run_start",
+        detail={"round": round.number, "run": str(run.uuid)},
+    )
+    transaction.on_commit(lambda: consensus_run_task.delay(run.pk))
+    return run
+
+
+def _claim(run_id: int) -> int | None:
+    """Compare-and-set the run to running; return this attempt's number, or None."""
+    now = timezone.now()
+    claimed = ConsensusRun.objects.filter(pk=run_id, status=ConsensusRun.Status.QUEUED).update(
+        status=ConsensusRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        progress=5,
+        stage="Starting",
+        error="",
+    )
+    if not claimed:
+        # A worker that died mid-run leaves its row running with an old heartbeat.
+        claimed = ConsensusRun.objects.filter(
+            pk=run_id,
+            status=ConsensusRun.Status.RUNNING,
+            heartbeat_at__lt=now - timedelta(seconds=STALE_AFTER),
+        ).update(
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            progress=5,
+            stage="Restarting after an interrupted attempt",
+        )
+    if not claimed:
+        return None
+    return ConsensusRun.objects.values_list("attempts", flat=True).get(pk=run_id)
+
+
+def _beat(run_id: int, attempt: int, *, stage: str, progress: int) -> None:
+    alive = ConsensusRun.objects.filter(
+        pk=run_id, status=ConsensusRun.Status.RUNNING, attempts=attempt
+    ).update(stage=stage, progress=progress, heartbeat_at=timezone.now())
+    if not alive:
+        raise RunLost(f"run {run_id} attempt {attempt} was re-claimed")
+
+
+def _slow_for_tests(run_id: int, attempt: int) -> None:
+    # Only the worker integration test sets this, to have time to kill the worker mid-run.
+    seconds = float(os.environ.get("DELPHI_TEST_SLOW_SECONDS") or 0)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        _beat(run_id, attempt, stage="Computing statistics", progress=40)
+
+
+# ---------------------------------------------------------------------------------------------
+# Executing a run
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """An order-independent digest of a ratings frame (the database returns rows unordered)."""
+    if frame.empty:
+        return "empty"
+    row_hashes = pd.util.hash_pandas_object(
+        frame[["panelist", "group", "item", "value"]], index=False
+    ).to_numpy(dtype=np.uint64)
+    # Two wrapping sums: order-independent, and a permutation of values cannot cancel out.
+    with np.errstate(over="ignore"):
+        mixed = (row_hashes ^ (row_hashes >> np.uint64(29))) * np.uint64(0x9E3779B97F4A7C15)
+        total_a = int(row_hashes.sum(dtype=np.uint64))
+        total_b = int(mixed.sum(dtype=np.uint64))
+    return f"{len(frame)}:{total_a:016x}:{total_b:016x}"
+
+
+def _fingerprint(protocol: Protocol, keys: dict, current: str, previous: str) -> str:
+    payload = json.dumps(
+        {
+            "engine": ENGINE_VERSION,
+            "protocol": protocol.as_dict(),
+            "items": sorted(keys.items()),
+            "ratings": current,
+            "previous": previous,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def consensus_run_execute(*, run_id: int) -> ConsensusRun | None:
+    """Claim and execute one run. Returns the run, or None when there was nothing to claim.
+
+    Raises ``RunBusy`` when another attempt is alive (the task retries later), and re-raises
+    transient database errors after putting the run back in the queue (the task retries with
+    backoff). Any other error marks the run failed with its reason, visible on the results page.
+    """
+    attempt = _claim(run_id)
+    if attempt is None:
+        status = ConsensusRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+        if status == ConsensusRun.Status.RUNNING:
+            raise RunBusy(f"run {run_id} is being computed by another attempt")
+        return None
+    run = ConsensusRun.objects.select_related("round__study").get(pk=run_id)
+    try:
+        _execute(run, attempt)
+    except RunLost:
+        logger.warning("Consensus run %s: attempt %s lost its claim; stopping", run_id, attempt)
+    except TRANSIENT_ERRORS:
+        # If even this fails, the stale-heartbeat re-claim recovers the run.
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            ConsensusRun.objects.filter(pk=run_id, attempts=attempt).update(
+                status=ConsensusRun.Status.QUEUED, stage="Retrying after a database error"
+            )
+        raise
+    except Exception as exc:
+        logger.exception("Consensus run %s failed", run_id)
+        consensus_run_fail(run_id=run_id, error=_describe_error(exc), attempt=attempt)
+    run.refresh_from_db()
+    return run
+
+
+def _describe_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def consensus_run_fail(*, run_id: int, error: str, attempt: int | None = None) -> None:
+    qs = ConsensusRun.objects.filter(
+        pk=run_id, status__in=[ConsensusRun.Status.QUEUED, ConsensusRun.Status.RUNNING]
+    )
+    if attempt is not None:
+        qs = qs.filter(attempts=attempt)
+    qs.update(
+        status=ConsensusRun.Status.FAILED,
+        error=error,
+        stage="Failed",
+        finished_at=timezone.now(),
+    )
+
+
+def _execute(run: ConsensusRun, attempt: int) -> None:
+    from delphi.consensus.stats import compute_round
+
+    rnd = run.round
+    t0 = time.perf_counter()
+    if rnd.status not in (Round.Status.CLOSED, Round.Status.ANALYSED):
+        raise ValidationError(
+            f"Round {rnd.number} is {rnd.get_status_display().lower()}: close it before "
+            "computing consensus."
+        )
+    protocol = round_protocol(round=rnd)
+    _beat(run.pk, attempt, stage="Loading ratings", progress=10)
+    keys = selectors.round_item_keys(round=rnd)
+    current = selectors.round_ratings_frame(round=rnd, keys=keys)
+    prev_round = selectors.round_previous(round=rnd)
+    previous = selectors.round_ratings_frame(round=prev_round) if prev_round else None
+    if previous is not None and previous.empty:
+        previous = None
+    t_load = time.perf_counter()
+
+    fingerprint = _fingerprint(
+        protocol,
+        keys,
+        frame_digest(current),
+        frame_digest(previous) if previous is not None else "none",
+    )
+    unchanged = (
+        rnd.status == Round.Status.ANALYSED
+        and ConsensusRun.objects.filter(
+            round=rnd, status=ConsensusRun.Status.DONE, fingerprint=fingerprint
+        ).exists()
+    )
+    if unchanged:
+        _finish(run.pk, attempt, fingerprint, {"load_s": round(t_load - t0, 3)}, unchanged=True)
+        return
+
+    if rnd.kind != Round.Kind.RATING:
+        with transaction.atomic():
+            _own(run.pk, attempt)
+            _mark_analysed(rnd)
+            _finish(run.pk, attempt, fingerprint, {}, note="Nothing to compute: not a rating round")
+        return
+    if current.empty:
+        raise ValidationError(
+            f"Round {rnd.number} has no submitted ratings to analyse. Drafts are not analysed; "
+            "check that panelists have submitted."
+        )
+
+    _beat(run.pk, attempt, stage="Computing statistics", progress=40)
+    _slow_for_tests(run.pk, attempt)
+    t_compute0 = time.perf_counter()
+    result = compute_round(
+        current,
+        previous,
+        scale=_scale(protocol),
+        definition=protocol.definition,
+        quantile_type=protocol.quantile_type,
+    )
+    t_compute = time.perf_counter()
+
+    _beat(run.pk, attempt, stage="Saving results", progress=80)
+    item_ids = {key: item_id for item_id, key in keys.items()}
+    results, decisions, concordance = _build_rows(rnd, result, item_ids, protocol.scale_min)
+    t_build = time.perf_counter()
+    with transaction.atomic():
+        _own(run.pk, attempt)
+        # Replace, not add: the round's previous results go in the same transaction, so a
+        # rerun (or a redelivered run) never leaves two sets of rows, and readers see either
+        # the old set or the new one.
+        ItemResult.objects.filter(round=rnd).delete()
+        ItemDecision.objects.filter(round=rnd).delete()
+        GroupConcordance.objects.filter(round=rnd).delete()
+        ItemResult.objects.bulk_create(results, batch_size=1000)
+        ItemDecision.objects.bulk_create(decisions, batch_size=1000)
+        GroupConcordance.objects.bulk_create(concordance)
+        _mark_analysed(rnd)
+        t_persist = time.perf_counter()
+        timings = {
+            "load_s": round(t_load - t0, 3),
+            "compute_s": round(t_compute - t_compute0, 3),
+            "persist_s": round(t_persist - t_compute, 3),
+            "build_rows_s": round(t_build - t_compute, 3),
+            "total_s": round(t_persist - t0, 3),
+            "ratings": len(current),
+            "result_rows": len(results),
+        }
+        _finish(run.pk, attempt, fingerprint, timings)
+
+
+def _own(run_id: int, attempt: int) -> None:
+    """Inside a transaction: lock the run row and make sure this attempt still owns it."""
+    owned = (
+        ConsensusRun.objects.select_for_update()
+        .filter(pk=run_id, status=ConsensusRun.Status.RUNNING, attempts=attempt)
+        .exists()
+    )
+    if not owned:
+        raise RunLost(f"run {run_id} attempt {attempt} was re-claimed")
+
+
+def _mark_analysed(rnd: Round) -> None:
+    changed = Round.objects.filter(
+        pk=rnd.pk, status__in=[Round.Status.CLOSED, Round.Status.ANALYSED]
+    ).update(status=Round.Status.ANALYSED, analysed_at=timezone.now())
+    if changed != 1:
+        raise ValidationError(f"Round {rnd.number} changed status while it was being analysed.")
+
+
+def _finish(run_id, attempt, fingerprint, timings, *, unchanged=False, note="") -> None:
+    stage = note or ("Done: ratings unchanged since the last run" if unchanged else "Done")
+    changed = ConsensusRun.objects.filter(
+        pk=run_id, status=ConsensusRun.Status.RUNNING, attempts=attempt
+    ).update(
+        status=ConsensusRun.Status.DONE,
+        fingerprint=fingerprint,
+        progress=100,
+        stage=stage,
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        timings=timings,
+    )
+    if changed != 1:
+        raise RunLost(f"run {run_id} attempt {attempt} was re-claimed")
+
+
+def _value(v):
+    """A database value from a pandas cell: NaN/NA -> None, numpy scalars -> Python."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float | np.floating):
+        return None if math.isnan(v) else float(v)
+    if isinstance(v, np.bool_ | bool):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _build_rows(rnd: Round, result, item_ids: dict[str, int], scale_min: int):
+    groups = {g.code: g.pk for g in rnd.study.panel.groups.all()}
+    stability = {}
+    if result.stability is not None and not result.stability.empty:
+        for rec in result.stability.to_dict("records"):
+            stability[(rec["item"], rec["group_key"])] = rec
+
+    results = []
+    for rec in result.items.to_dict("records"):
+        item_id = item_ids.get(rec["item"])
+        if item_id is None:
+            continue
+        fields = {name: _value(rec.get(name)) for name in ITEM_FIELDS}
+        fields["n"] = int(fields["n"] or 0)
+        fields["n_unable"] = int(fields["n_unable"] or 0)
+        fields["ram_class"] = fields["ram_class"] or ""
+        stab = stability.get((rec["item"], rec["group_key"]), {})
+        for name in STABILITY_FIELDS:
+            fields[name] = _value(stab.get(name))
+        if fields["n_paired"] is not None:
+            fields["n_paired"] = int(fields["n_paired"])
+        hist = rec.get("hist")
+        histogram = {}
+        if isinstance(hist, list | tuple | np.ndarray):
+            histogram = {str(scale_min + i): int(c) for i, c in enumerate(hist)}
+        verdict = _value(rec.get("verdict"))
+        results.append(
+            ItemResult(
+                round=rnd,
+                item_id=item_id,
+                group_key=rec["group_key"],
+                group_id=groups.get(rec["group_key"]),
+                histogram=histogram,
+                verdict=verdict if verdict in ("in", "out", "none") else "",
+                **fields,
+            )
+        )
+
+    decisions = []
+    for rec in result.decisions.to_dict("records"):
+        item_id = item_ids.get(rec["item"])
+        if item_id is None:
+            continue
+        presets = {
+            name.removeprefix("verdict_"): _value(value)
+            for name, value in rec.items()
+            if name.startswith("verdict_")
+        }
+        decisions.append(
+            ItemDecision(
+                round=rnd,
+                item_id=item_id,
+                verdict=rec["verdict"],
+                carried_forward=bool(rec["carried_forward"]),
+                preset_verdicts=presets,
+            )
+        )
+
+    concordance = []
+    if result.concordance is not None:
+        for rec in result.concordance.to_dict("records"):
+            fields = {name: _value(rec.get(name)) for name in CONCORDANCE_FIELDS}
+            fields["n_panelists"] = int(fields["n_panelists"] or 0)
+            fields["n_items"] = int(fields["n_items"] or 0)
+            if fields["df"] is not None:
+                fields["df"] = int(fields["df"])
+            concordance.append(GroupConcordance(round=rnd, group_key=rec["group_key"], **fields))
+    return results, decisions, concordance
+
+
+def consensus_compute_now(*, round: Round, by=None) -> ConsensusRun:
+    """Create a run and execute it here and now (management command, demo, tests).
+
+    Returns the finished run: ``status`` is done, or failed with ``error`` saying why.
+    """
+    run = ConsensusRun.objects.create(round=round, stage="Computing in-process")
+    run = consensus_run_execute(run_id=run.pk)
+    round.refresh_from_db()
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# The next round
+
+
+def round_create_next(*, round: Round, by=None) -> Round:
+    """Draft round N+1 holding the items that round N's verdicts carry forward, in order.
+
+    Each new item points at its predecessor (``carried_from``) so stability pairs them and
+    panelists see their earlier rating. Items that reached a verdict are recorded as retired.
+    """
+    if round.status != Round.Status.ANALYSED:
+        raise ValidationError(
+            f"Round {round.number} has not been analysed yet: close it and wait for the "
+            "consensus run to finish before starting the next round."
+        )
+    if Round.objects.filter(study_id=round.study_id, number=round.number + 1).exists():
+        raise ValidationError(
+            f"Round {round.number + 1} already exists; open it from the study page instead."
+        )
+    decisions = {
+        d.item_id: d
+        for d in ItemDecision.objects.filter(round=round).only(
+            "item_id", "verdict", "carried_forward"
+        )
+    }
+    items = list(round.items.select_related("statement").order_by("order", "id"))
+    carried = (
+        [i for i in items if i.pk in decisions and decisions[i.pk].carried_forward]
+        if round.kind == Round.Kind.RATING
+        else []
+    )
+    user = by if getattr(by, "pk", None) else None
+    try:
+        with transaction.atomic():
+            new = Round.objects.create(
+                study_id=round.study_id,
+                number=round.number + 1,
+                kind=Round.Kind.RATING,
+                title=f"Round {round.number + 1}",
+                instructions=round.instructions,
+                instructions_es=round.instructions_es,
+            )
+            RoundItem.objects.bulk_create(
+                RoundItem(
+                    round=new,
+                    statement_id=item.statement_id,
+                    scenario_id=item.scenario_id,
+                    order=position,
+                    carried_from=item,
+                )
+                for position, item in enumerate(carried)
+            )
+            changes = []
+            for item in items:
+                decision = decisions.get(item.pk)
+                if decision is None:
+                    continue
+                if decision.carried_forward:
+                    action = ItemChange.Action.CARRIED
+                    reason = f"No consensus in round {round.number}."
+                else:
+                    action = ItemChange.Action.RETIRED
+                    reason = f"{decision.get_verdict_display()} in round {round.number}."
+                changes.append(
+                    ItemChange(
+                        study_id=round.study_id,
+                        round=new,
+                        statement_id=item.statement_id,
+                        action=action,
+                        reason=reason,
+                        by=user,
+                    )
+                )
+            ItemChange.objects.bulk_create(changes)
+            AuditEvent.objects.create(
+                study_id=round.study_id,
+                actor=user,
+                verb="round_create_next",
+                detail={"from_round": round.number, "round": new.number, "items": len(carried)},
+            )
+    except IntegrityError:
+        raise ValidationError(
+            f"Round {round.number + 1} already exists; open it from the study page instead."
+        )
+    return new
