@@ -1,0 +1,237 @@
+"""`load_demo`: the crisis-responder demo study, built through the real services."""
+
+import time
+from collections import Counter
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from competencies.models import Domain, Provenance, Scenario, Statement
+from delphi.demo import content
+from delphi.demo.services import demo_delete, demo_load, demo_study_get
+from delphi.demo.simulation import simulate_panel
+from delphi.demo.statements import STATEMENTS
+from delphi.models import (
+    ConsensusRun,
+    ItemDecision,
+    ItemResult,
+    Membership,
+    Rating,
+    Response,
+    Round,
+    Study,
+)
+from panels.models import Contact, Panelist
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # The demo creates three accounts; the default hasher would dominate the timings.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_demo", verbosity=0)
+    return Study.objects.get(uuid=content.DEMO_STUDY_UUID)
+
+
+def row_counts() -> dict:
+    return {
+        m._meta.label: m.objects.count()
+        for app in ("delphi", "panels", "competencies", "auth")
+        for m in apps.get_app_config(app).get_models()
+    }
+
+
+def test_builds_the_crisis_responder_study(demo):
+    assert demo.is_demo
+    assert demo.title == content.TITLE
+    assert "workforce" in demo.aims and "Delphi" in demo.aims
+    assert demo.consent_text and demo.consent_text_es
+    assert (demo.scale_min, demo.scale_max) == (1, 9)
+    assert demo.bands == [[1, 3], [4, 6], [7, 9]]
+    assert demo.consensus_definition == {"preset": "comet", "scope": "all"}
+    assert demo.planned_rounds == 3
+    assert demo.stopping_rule == Study.StoppingRule.CONSENSUS
+    assert demo.is_locked  # round 1 was opened through round_open
+
+
+def test_groups_domains_statements_and_scenarios(demo):
+    groups = list(demo.panel.groups.all())
+    assert [g.code for g in groups] == ["law", "clinical", "dispatch", "peer", "family"]
+    assert all(g.name_es and g.target_size == 12 for g in groups)
+
+    domains = Domain.objects.filter(framework=demo.framework)
+    assert domains.count() == 10
+    assert all(d.name_es for d in domains)
+
+    statements = Statement.objects.filter(framework=demo.framework)
+    assert 45 <= statements.count() <= 55
+    per_domain = Counter(statements.values_list("domain__code", flat=True))
+    assert set(per_domain) == {d.code for d in domains}
+    assert all(4 <= n <= 6 for n in per_domain.values()), per_domain
+    for s in statements:
+        assert s.provenance == Provenance.EXPERT_PANEL
+        assert s.text.startswith(("The responder can", "The responder needs", "The 911"))
+        assert s.plain_text and s.text_es and s.plain_text_es, s.code
+        assert s.text_es != s.text and s.plain_text != s.text
+
+    scenarios = list(Scenario.objects.filter(framework=demo.framework).order_by("order"))
+    assert [s.risk_level for s in scenarios] == ["low", "moderate", "high"]
+    assert all(s.vignette and s.vignette_es and s.title_es for s in scenarios)
+    assert "knife" in scenarios[2].vignette and "cuchillo" in scenarios[2].vignette_es
+
+
+def test_simulated_panel(demo):
+    panelists = Panelist.objects.filter(panel=demo.panel)
+    assert 55 <= panelists.count() <= 65
+    assert all(p.is_simulated for p in panelists)
+    per_group = Counter(panelists.values_list("group__code", flat=True))
+    assert set(per_group) == {"law", "clinical", "dispatch", "peer", "family"}
+    assert min(per_group.values()) >= 10
+    emails = Contact.objects.filter(panel=demo.panel).values_list("email", flat=True)
+    assert all(e.endswith("@example.org") for e in emails)
+    assert len(set(emails)) == panelists.count()
+    spanish = panelists.filter(language="es").count()
+    assert 0.05 <= spanish / panelists.count() <= 0.15
+    assert len(set(panelists.values_list("years_experience", flat=True))) > 5
+    assert len(set(panelists.values_list("setting", flat=True))) >= 3
+    assert panelists.filter(lived_experience=True).exists()
+
+
+def test_round1_is_analysed_with_results(demo):
+    r1 = demo.rounds.get(number=1)
+    assert r1.status == Round.Status.ANALYSED
+    assert r1.opened_at < r1.closed_at <= r1.analysed_at
+    assert r1.rule_snapshot["consensus_definition"]["preset"] == "comet"
+    items = r1.items.count()
+    assert items == Statement.objects.filter(framework=demo.framework).count()
+
+    submitted = Response.objects.filter(round=r1, status=Response.Status.SUBMITTED)
+    assert submitted.count() >= 50
+    assert Response.objects.filter(round=r1, status=Response.Status.DRAFT).exists()
+    ratings = Rating.objects.filter(response__in=submitted)
+    assert ratings.count() == submitted.count() * items
+    assert ratings.filter(unable=True, value__isnull=True).exists()
+    assert ratings.exclude(comment="").count() >= 20
+    assert not ratings.filter(unable=False, value__isnull=True).exists()
+
+    # One row per item x (each group, "all", "balanced").
+    assert ItemResult.objects.filter(round=r1).count() == items * (5 + 2)
+    assert ItemResult.objects.filter(round=r1, group_key="all", median__isnull=True).count() == 0
+    verdicts = Counter(ItemDecision.objects.filter(round=r1).values_list("verdict", flat=True))
+    assert sum(verdicts.values()) == items
+    # A realistic round 1: most statements in, some carried forward, at least one out.
+    assert verdicts["in"] > verdicts["none"] > 0 and verdicts["out"] >= 1, verdicts
+    assert ConsensusRun.objects.filter(round=r1, status=ConsensusRun.Status.DONE).exists()
+
+
+def test_groups_disagree_where_the_slides_say_they_would(demo):
+    r1 = demo.rounds.get(number=1)
+
+    def mean(group, domain):
+        rows = ItemResult.objects.filter(
+            round=r1, group_key=group, item__statement__domain__code=domain
+        ).values_list("mean", flat=True)
+        return sum(rows) / len(rows)
+
+    assert mean("law", "SAF") > mean("peer", "SAF") + 1
+    assert mean("peer", "LIV") > mean("law", "LIV") + 1
+    assert mean("dispatch", "TRI") > mean("all", "TRI")
+    assert mean("family", "FAM") > mean("all", "FAM")
+
+
+def test_round2_is_a_draft_of_the_carried_items(demo):
+    r1 = demo.rounds.get(number=1)
+    r2 = demo.rounds.get(number=2)
+    assert r2.status == Round.Status.DRAFT
+    carried = set(
+        ItemDecision.objects.filter(round=r1, carried_forward=True).values_list(
+            "item_id", flat=True
+        )
+    )
+    assert carried
+    r2_items = list(r2.items.select_related("carried_from"))
+    assert {i.carried_from_id for i in r2_items} == carried
+    assert all(i.statement_id == i.carried_from.statement_id for i in r2_items)
+    assert r2.instructions and r2.instructions_es
+
+
+def test_accounts_and_roles(demo):
+    users = get_user_model().objects
+    assert users.get(username="researcher").check_password("delphi-demo")
+    assert users.get(username="analyst").check_password("delphi-demo")
+    admin = users.get(username="admin")
+    assert admin.is_superuser and admin.check_password("delphi-admin")
+    roles = dict(Membership.objects.filter(study=demo).values_list("user__username", "role"))
+    assert roles == {"researcher": "researcher", "analyst": "analyst"}
+
+
+def test_twice_changes_nothing(demo):
+    before = row_counts()
+    call_command("load_demo", verbosity=0)
+    call_command("load_demo", "--if-empty", verbosity=0)
+    assert row_counts() == before
+    assert Study.objects.filter(is_demo=True).count() == 1
+
+
+def test_if_empty_leaves_a_database_with_studies_alone(study):
+    call_command("load_demo", "--if-empty", verbosity=0)
+    assert demo_study_get() is None
+    assert Study.objects.count() == 1
+    # The accounts `make run` prints exist all the same.
+    assert get_user_model().objects.filter(username="researcher").exists()
+
+
+def test_existing_accounts_keep_their_passwords(db):
+    get_user_model().objects.create_user("researcher", password="changed-by-the-team")
+    call_command("load_demo", verbosity=0)
+    assert get_user_model().objects.get(username="researcher").check_password("changed-by-the-team")
+
+
+def test_reset_rebuilds_only_the_demo(demo, study):
+    before = row_counts()
+    old_r1 = demo.rounds.get(number=1).pk
+    call_command("load_demo", "--reset", verbosity=0)
+    assert row_counts() == before
+    rebuilt = demo_study_get()
+    assert rebuilt.pk != demo.pk and rebuilt.rounds.get(number=1).pk != old_r1
+    assert Study.objects.filter(pk=study.pk).exists()
+
+
+def test_if_empty_and_reset_together_are_refused(db):
+    with pytest.raises(CommandError, match="not both"):
+        call_command("load_demo", "--if-empty", "--reset", verbosity=0)
+    assert not Study.objects.exists()
+
+
+def test_demo_delete_refuses_other_studies(study):
+    with pytest.raises(ValueError):
+        demo_delete(study=study)
+    assert Study.objects.filter(pk=study.pk).exists()
+
+
+def test_loads_in_a_few_seconds(db):
+    started = time.monotonic()
+    result = demo_load()
+    elapsed = time.monotonic() - started
+    assert result.created
+    # Measured ~1-2 s on SQLite and PostgreSQL on the 2-core machine; the margin absorbs drift.
+    assert elapsed < 8, f"load_demo took {elapsed:.1f} s"
+
+
+def test_simulation_is_deterministic():
+    a = simulate_panel(STATEMENTS)
+    b = simulate_panel(STATEMENTS)
+    assert [(p.email, p.ratings) for p in a] == [(p.email, p.ratings) for p in b]
+    assert any(p.ratings for p in a)
+
+
+def test_statement_codes_are_unique_and_domains_known():
+    codes = [s.code for s in STATEMENTS]
+    assert len(codes) == len(set(codes))
+    assert {s.domain for s in STATEMENTS} == {d[0] for d in content.DOMAINS}
