@@ -1,0 +1,1 @@
+"""The panelist's side: session from a link, questionnaire pages, feedback between rounds."""

@@ -1,0 +1,294 @@
+"""A panelist's answers: ratings (autosaved one at a time or a page at a time), prompt answers,
+suggestions, submission, consent, profile and withdrawal.
+
+Every write is scoped by the Response, which the caller resolves from the panelist's session.
+Ratings are upserts on the (response, item) unique constraint, so two tabs or a double click
+leave one row; submission is a compare-and-set on Response.status.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from delphi.models import (
+    PromptAnswer,
+    Rating,
+    Response,
+    Round,
+    RoundItem,
+    RoundPrompt,
+    Study,
+    Suggestion,
+)
+from delphi.panelist.selectors import round_is_writable
+from delphi.services.audit import audit_record
+from panels.models import Invitation, Language, Panelist
+
+UNABLE = "unable"
+MAX_COMMENT = 4000
+MAX_SUGGESTION = 1000
+
+
+class RoundClosed(ValidationError):
+    pass
+
+
+def answer_parse(token, *, study: Study) -> tuple[int | None, bool]:
+    """'7' -> (7, False); 'unable' -> (None, True); '' -> (None, False). Anything else, or a
+    value off the study's scale, raises ValidationError."""
+    token = "" if token is None else str(token).strip()
+    if token == "":
+        return None, False
+    if token == UNABLE:
+        return None, True
+    if not token.isdigit() or not (study.scale_min <= int(token) <= study.scale_max):
+        raise ValidationError(
+            _("Choose a number from %(min)s to %(max)s, or “unable to rate”.")
+            % {"min": study.scale_min, "max": study.scale_max}
+        )
+    return int(token), False
+
+
+def _text(value, *, limit: int, what: str) -> str:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise ValidationError(
+            _("The %(what)s is too long (%(n)s characters; at most %(limit)s).")
+            % {"what": what, "n": len(value), "limit": limit}
+        )
+    return value
+
+
+def check_can_answer(*, panelist: Panelist, round: Round) -> None:
+    if panelist.status != Panelist.Status.ACTIVE:
+        raise ValidationError(_("You have withdrawn from this study, so answers are not saved."))
+    if not round_is_writable(round):
+        raise RoundClosed(_("This round has closed: your answers can no longer be changed."))
+
+
+def response_for(*, panelist: Panelist, round: Round) -> Response:
+    """The panelist's response to the round, created on the first answer."""
+    try:
+        return Response.objects.get_or_create(round=round, panelist=panelist)[0]
+    except IntegrityError:
+        # Two first answers at once: the other request created it.
+        return Response.objects.get(round=round, panelist=panelist)
+
+
+def rating_save(
+    *, panelist: Panelist, round: Round, item: RoundItem, study: Study, **fields
+) -> Rating:
+    """Save one answer (any of value, comment, change_reason) as a draft: one upsert.
+
+    ``value`` is a token as the page sends it ('7', 'unable', ''); fields not given are left
+    as they are, so autosaving a comment never clears a rating.
+    """
+    check_can_answer(panelist=panelist, round=round)
+    if item.round_id != round.pk:
+        raise ValidationError(_("This statement is not part of this round."))
+    row = Rating(item=item)
+    update = ["updated_at"]
+    if "value" in fields:
+        row.value, row.unable = answer_parse(fields["value"], study=study)
+        update += ["value", "unable"]
+    if "comment" in fields:
+        row.comment = _text(fields["comment"], limit=MAX_COMMENT, what=_("comment"))
+        update.append("comment")
+    if "change_reason" in fields:
+        row.change_reason = _text(fields["change_reason"], limit=MAX_COMMENT, what=_("reason"))
+        update.append("change_reason")
+    if len(update) == 1:
+        raise ValidationError(_("Nothing to save."))
+    response = response_for(panelist=panelist, round=round)
+    if response.excluded:
+        raise ValidationError(_("You have withdrawn from this study, so answers are not saved."))
+    row.response = response
+    Rating.objects.bulk_create(
+        [row], update_conflicts=True, unique_fields=["response", "item"], update_fields=update
+    )
+    return row
+
+
+def ratings_save_page(
+    *, panelist: Panelist, round: Round, study: Study, answers: dict[RoundItem, dict]
+) -> Response:
+    """Save a page of answers from an ordinary form post, all or nothing.
+
+    ``answers`` maps each item to the fields given for it (value token, comment, change_reason).
+    Every value is checked before anything is written.
+    """
+    check_can_answer(panelist=panelist, round=round)
+    with_value, without_value, errors = [], [], {}
+    for item, given in answers.items():
+        if item.round_id != round.pk:
+            raise ValidationError(_("This statement is not part of this round."))
+        row = Rating(item=item)
+        try:
+            row.comment = _text(given.get("comment"), limit=MAX_COMMENT, what=_("comment"))
+            row.change_reason = _text(
+                given.get("change_reason"), limit=MAX_COMMENT, what=_("reason")
+            )
+            if given.get("value") not in (None, ""):
+                row.value, row.unable = answer_parse(given["value"], study=study)
+                with_value.append(row)
+            elif row.comment or row.change_reason or given.get("existing"):
+                without_value.append(row)
+        except ValidationError as exc:
+            errors[str(item.uuid)] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        response = response_for(panelist=panelist, round=round)
+        if response.excluded:
+            raise ValidationError(
+                _("You have withdrawn from this study, so answers are not saved.")
+            )
+        for row in with_value + without_value:
+            row.response = response
+        if with_value:
+            Rating.objects.bulk_create(
+                with_value,
+                update_conflicts=True,
+                unique_fields=["response", "item"],
+                update_fields=["value", "unable", "comment", "change_reason", "updated_at"],
+            )
+        if without_value:
+            Rating.objects.bulk_create(
+                without_value,
+                update_conflicts=True,
+                unique_fields=["response", "item"],
+                update_fields=["comment", "change_reason", "updated_at"],
+            )
+    return response
+
+
+def response_set_last_page(*, response: Response | None, page: int) -> None:
+    if response is not None and response.last_page != page:
+        Response.objects.filter(pk=response.pk).update(last_page=page)
+        response.last_page = page
+
+
+def response_submit(*, panelist: Panelist, round: Round) -> bool:
+    """Mark the response submitted. Returns True for the request that did it; a second submit
+    (double click, second tab) changes nothing. Answers stay editable until the round closes."""
+    check_can_answer(panelist=panelist, round=round)
+    response = response_for(panelist=panelist, round=round)
+    if response.excluded:
+        raise ValidationError(_("You have withdrawn from this study, so answers are not saved."))
+    changed = Response.objects.filter(pk=response.pk, status=Response.Status.DRAFT).update(
+        status=Response.Status.SUBMITTED, submitted_at=timezone.now()
+    )
+    if changed:
+        audit_record(
+            study=round.study, verb="response.submit", panelist=panelist, round=round.number
+        )
+        Invitation.objects.filter(panelist=panelist, accepted_at__isnull=True).exclude(
+            status=Invitation.Status.REVOKED
+        ).update(accepted_at=timezone.now())
+    return bool(changed)
+
+
+def prompt_answers_save(
+    *, panelist: Panelist, round: Round, answers: dict[RoundPrompt, str]
+) -> Response:
+    check_can_answer(panelist=panelist, round=round)
+    rows = []
+    for prompt, text in answers.items():
+        if prompt.round_id != round.pk:
+            raise ValidationError(_("This question is not part of this round."))
+        rows.append(
+            PromptAnswer(prompt=prompt, text=_text(text, limit=MAX_COMMENT, what=_("answer")))
+        )
+    with transaction.atomic():
+        response = response_for(panelist=panelist, round=round)
+        for row in rows:
+            row.response = response
+        if rows:
+            PromptAnswer.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["response", "prompt"],
+                update_fields=["text", "updated_at"],
+            )
+    return response
+
+
+def suggestion_create(
+    *, panelist: Panelist, round: Round, text: str, rationale: str = "", domain=None, scenario=None
+) -> Suggestion:
+    check_can_answer(panelist=panelist, round=round)
+    text = _text(text, limit=MAX_SUGGESTION, what=_("statement"))
+    if not text:
+        raise ValidationError({"text": _("Write the statement you would like to add.")})
+    rationale = _text(rationale, limit=MAX_COMMENT, what=_("reason"))
+    study = round.study
+    if domain is not None and domain.framework_id != study.framework_id:
+        raise ValidationError(_("This domain is not part of this study."))
+    if scenario is not None and scenario.framework_id != study.framework_id:
+        raise ValidationError(_("This scenario is not part of this study."))
+    response = response_for(panelist=panelist, round=round)
+    # The same text twice from one panelist in one round (a double click) is one suggestion.
+    existing = Suggestion.objects.filter(round=round, response=response, text=text).first()
+    if existing:
+        return existing
+    return Suggestion.objects.create(
+        round=round,
+        response=response,
+        text=text,
+        rationale=rationale,
+        domain=domain,
+        scenario=scenario,
+    )
+
+
+def panelist_consent(*, panelist: Panelist, study: Study) -> None:
+    Panelist.objects.filter(pk=panelist.pk).update(
+        consented_at=timezone.now(), consent_version=study.consent_version
+    )
+    audit_record(study=study, verb="panelist.consent", panelist=panelist,
+                 version=study.consent_version)  # fmt: skip
+
+
+def panelist_profile_update(*, panelist: Panelist, study: Study, data: dict) -> None:
+    group = data.get("group")
+    if group is not None and group.panel_id != panelist.panel_id:
+        raise ValidationError({"group": _("Choose one of this study's stakeholder groups.")})
+    fields = {
+        "group": group,
+        "years_experience": data.get("years_experience"),
+        "setting": data.get("setting") or "",
+        "lived_experience": data.get("lived_experience"),
+        "language": data.get("language") or panelist.language,
+        "profile_confirmed_at": timezone.now(),
+    }
+    Panelist.objects.filter(pk=panelist.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(panelist, name, value)
+
+
+def panelist_set_language(*, panelist: Panelist, language: str) -> None:
+    if language not in Language.values:
+        raise ValidationError(_("Unknown language."))
+    Panelist.objects.filter(pk=panelist.pk).update(language=language)
+    panelist.language = language
+
+
+def panelist_withdraw(*, panelist: Panelist, study: Study, keep_answers: bool) -> bool:
+    """Withdraw: no more e-mail; answers kept for analysis only if the panelist allows it.
+    Compare-and-set on status, so withdrawing twice changes nothing the second time."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Panelist.objects.filter(pk=panelist.pk, status=Panelist.Status.ACTIVE).update(
+            status=Panelist.Status.WITHDRAWN, withdrawn_at=now, keep_answers=keep_answers
+        )
+        if not changed:
+            return False
+        if not keep_answers:
+            Response.objects.filter(panelist=panelist).update(excluded=True)
+        audit_record(study=study, verb="panelist.withdraw", panelist=panelist,
+                     keep_answers=keep_answers)  # fmt: skip
+    panelist.status = Panelist.Status.WITHDRAWN
+    panelist.withdrawn_at = now
+    panelist.keep_answers = keep_answers
+    return True
