@@ -32,7 +32,7 @@
     var bar = document.getElementById("progress-bar");
     if (text) {
       text.textContent = form.dataset.msgProgress
-        .replace("%(rated)s", rated).replace("%(total)s", total);
+        .replace("__R__", rated).replace("__T__", total);
     }
     if (bar) bar.value = rated;
   }

@@ -100,7 +100,8 @@ def test_invitations_go_to_everyone_not_yet_invited(
     by_to = {m.to[0]: m for m in mail.outbox}
     english, castellano = by_to["ana@example.org"], by_to["luis@example.org"]
     assert "Round 1" in english.subject
-    assert "Ronda 1" in castellano.subject
+    assert "La ronda 1" in castellano.subject
+    assert "Su enlace personal" in castellano.body
     for message in (english, castellano):
         assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert "/p/unsubscribe/" in message.extra_headers["List-Unsubscribe"]
