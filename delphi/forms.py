@@ -1,0 +1,413 @@
+"""Researcher forms. Forms check shape; services check business rules."""
+
+import re
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from delphi.models import Membership, Round, Study
+from delphi.services.protocol import MEASURES, OPS, PRESETS, SCOPES
+
+PRESET_LABELS = {
+    "comet": "COMET: in when ≥70% rate 7-9 and ≤15% rate 1-3",
+    "ram": "RAND/UCLA (RAM): median band, without disagreement (IPRAS)",
+    "iqr": "Interquartile range: IQR ≤ 1 (or ≤ 2 on a 1-9 scale)",
+    "percent": "Percentage agreement: at least the threshold in the top band",
+    "custom": "Custom criteria (below)",
+}
+SCOPE_LABELS = {
+    "all": "The whole panel",
+    "every_group": "Every stakeholder group separately",
+    "balanced": "The panel with each group weighted equally",
+}
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+CRITERION = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
+
+
+def _preset_choices():
+    try:
+        from delphi.consensus.definitions import PRESETS as STATS_PRESETS
+    except ImportError:
+        return [(p, PRESET_LABELS[p]) for p in PRESETS]
+    choices = [(name, info["label"]) for name, info in STATS_PRESETS.items()]
+    if "custom" not in STATS_PRESETS:
+        choices.append(("custom", PRESET_LABELS["custom"]))
+    return choices
+
+
+def parse_criteria(text: str) -> list[dict]:
+    """'pct_high >= 70' per line -> [{"measure": "pct_high", "op": ">=", "value": 70}]."""
+    criteria = []
+    for n, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        m = CRITERION.match(line)
+        if not m:
+            raise forms.ValidationError(
+                f"Line {n} (“{line.strip()}”): write one criterion per line as "
+                "measure, comparison, value, e.g. pct_high >= 70"
+            )
+        measure, op, raw = m.groups()
+        if measure not in MEASURES:
+            raise forms.ValidationError(
+                f"Line {n}: “{measure}” is not a measure; use one of {', '.join(MEASURES)}"
+            )
+        if raw.lower() in ("true", "false"):
+            value = raw.lower() == "true"
+        else:
+            try:
+                value = float(raw)
+            except ValueError:
+                raise forms.ValidationError(f"Line {n}: “{raw}” is not a number, true or false")
+            value = int(value) if value.is_integer() else value
+        criteria.append({"measure": measure, "op": op, "value": value})
+    return criteria
+
+
+def format_criteria(criteria) -> str:
+    return "\n".join(
+        f"{c.get('measure')} {c.get('op')} {str(c.get('value')).lower()}" for c in criteria or []
+    )
+
+
+def parse_bands(text: str) -> list[list[int]]:
+    bands = []
+    for part in re.split(r"[,;]", text or ""):
+        if not part.strip():
+            continue
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", part)
+        if not m:
+            raise forms.ValidationError(
+                f"“{part.strip()}” is not a band; write three bands like 1-3, 4-6, 7-9"
+            )
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+        bands.append([lo, hi])
+    if len(bands) != 3:
+        raise forms.ValidationError(
+            "Write exactly three bands (low, middle, high), e.g. 1-3, 4-6, 7-9"
+        )
+    return bands
+
+
+def format_bands(bands) -> str:
+    return ", ".join(f"{lo}-{hi}" if lo != hi else f"{lo}" for lo, hi in bands)
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class StudyForm(forms.Form):
+    title = forms.CharField(max_length=250)
+    short_title = forms.CharField(max_length=80, required=False)
+    aims = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    contact_email = forms.EmailField(
+        required=False, help_text="Shown to panelists as the address for questions."
+    )
+    ends_at = forms.DateTimeField(
+        required=False,
+        widget=DateTimeLocalInput(),
+        help_text="Panelist links stop working after this date.",
+    )
+    consent_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
+    consent_text_es = forms.CharField(
+        label="Consent text (Spanish)", widget=forms.Textarea(attrs={"rows": 5}), required=False
+    )
+
+    @classmethod
+    def initial_for(cls, study: Study) -> dict:
+        return {name: getattr(study, name) for name in cls.base_fields}
+
+
+class ProtocolForm(forms.Form):
+    scale_min = forms.IntegerField(min_value=0, max_value=100, label="Scale from")
+    scale_max = forms.IntegerField(min_value=1, max_value=100, label="Scale to")
+    bands = forms.CharField(
+        label="Bands (low, middle, high)",
+        help_text="Three consecutive ranges covering the scale, e.g. 1-3, 4-6, 7-9.",
+    )
+    anchor_low = forms.CharField(label="Label of the low band", max_length=80, required=False)
+    anchor_mid = forms.CharField(label="Label of the middle band", max_length=80, required=False)
+    anchor_high = forms.CharField(label="Label of the high band", max_length=80, required=False)
+    preset = forms.ChoiceField(label="Consensus definition", choices=())
+    threshold = forms.IntegerField(
+        min_value=50,
+        max_value=100,
+        required=False,
+        label="Threshold (%)",
+        help_text="For percentage agreement: the share of ratings in the top band.",
+    )
+    scope = forms.ChoiceField(
+        label="Consensus must hold in", choices=[(s, SCOPE_LABELS[s]) for s in SCOPES]
+    )
+    criteria_in = forms.CharField(
+        label="Custom: consensus in when",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "font-monospace"}),
+        help_text="One criterion per line, all must hold, e.g. pct_high >= 70. Measures: "
+        + ", ".join(MEASURES)
+        + "; comparisons "
+        + " ".join(OPS)
+        + ".",
+    )
+    criteria_out = forms.CharField(
+        label="Custom: consensus out when",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "font-monospace"}),
+    )
+    planned_rounds = forms.IntegerField(min_value=1, max_value=10)
+    stopping_rule = forms.ChoiceField(choices=Study.StoppingRule.choices)
+    stopping_rule_detail = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Stopping rule, details"
+    )
+    min_group_size = forms.IntegerField(
+        min_value=1,
+        max_value=50,
+        label="Smallest group shown on its own",
+        help_text="Per-group feedback is hidden for smaller groups, so nobody can be singled out.",
+    )
+    quantile_method = forms.TypedChoiceField(
+        coerce=int,
+        label="Quantile method (Hyndman-Fan type)",
+        choices=[
+            (i, f"Type {i}" + (" (R default, Excel PERCENTILE.INC)" if i == 7 else ""))
+            for i in range(1, 10)
+        ],
+    )
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Reason for the change",
+        help_text="The protocol is locked: every changed field is recorded as a deviation "
+        "with this reason, and shown on the study page.",
+    )
+
+    def __init__(self, *args, locked=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].choices = _preset_choices()
+        if not locked:
+            del self.fields["reason"]
+
+    @classmethod
+    def initial_for(cls, study: Study) -> dict:
+        d = study.consensus_definition or {}
+        anchors = study.scale_anchors or {}
+        starts = [str(b[0]) for b in study.bands]
+        return {
+            "scale_min": study.scale_min,
+            "scale_max": study.scale_max,
+            "bands": format_bands(study.bands),
+            "anchor_low": anchors.get(starts[0], ""),
+            "anchor_mid": anchors.get(starts[1], ""),
+            "anchor_high": anchors.get(starts[2], ""),
+            "preset": d.get("preset", "comet"),
+            "threshold": d.get("threshold"),
+            "scope": d.get("scope", "all"),
+            "criteria_in": format_criteria(d.get("in")),
+            "criteria_out": format_criteria(d.get("out")),
+            "planned_rounds": study.planned_rounds,
+            "stopping_rule": study.stopping_rule,
+            "stopping_rule_detail": study.stopping_rule_detail,
+            "min_group_size": study.min_group_size,
+            "quantile_method": study.quantile_method,
+        }
+
+    def clean_bands(self):
+        return parse_bands(self.cleaned_data["bands"])
+
+    def clean_criteria_in(self):
+        return parse_criteria(self.cleaned_data["criteria_in"])
+
+    def clean_criteria_out(self):
+        return parse_criteria(self.cleaned_data["criteria_out"])
+
+    def clean(self):
+        data = super().clean()
+        preset = data.get("preset")
+        if preset == "percent" and data.get("threshold") is None:
+            self.add_error("threshold", "Percentage agreement needs a threshold, e.g. 75.")
+        if preset == "custom" and not data.get("criteria_in") and "criteria_in" not in self.errors:
+            self.add_error("criteria_in", "A custom definition needs at least one criterion.")
+        return data
+
+    def protocol(self) -> dict:
+        """The Study fields this form sets, as study_update takes them."""
+        c = self.cleaned_data
+        bands = c["bands"]
+        anchors = {
+            str(band[0]): label
+            for band, label in zip(
+                bands, (c["anchor_low"], c["anchor_mid"], c["anchor_high"]), strict=True
+            )
+            if label
+        }
+        definition = {"preset": c["preset"], "scope": c["scope"]}
+        if c["preset"] == "percent":
+            definition["threshold"] = c["threshold"]
+        if c["preset"] == "custom":
+            definition["in"] = c["criteria_in"]
+            definition["out"] = c["criteria_out"]
+        return {
+            "scale_min": c["scale_min"],
+            "scale_max": c["scale_max"],
+            "bands": bands,
+            "scale_anchors": anchors,
+            "consensus_definition": definition,
+            "planned_rounds": c["planned_rounds"],
+            "stopping_rule": c["stopping_rule"],
+            "stopping_rule_detail": c["stopping_rule_detail"],
+            "min_group_size": c["min_group_size"],
+            "quantile_method": c["quantile_method"],
+        }
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class MemberRemoveForm(forms.Form):
+    username = forms.CharField(max_length=150)
+
+    def clean_username(self):
+        name = self.cleaned_data["username"]
+        if not get_user_model().objects.filter(username=name).exists():
+            raise forms.ValidationError("No such account.")
+        return name
+
+
+class RoundForm(forms.Form):
+    kind = forms.ChoiceField(choices=Round.Kind.choices, initial=Round.Kind.RATING)
+    title = forms.CharField(max_length=200, required=False)
+    instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    instructions_es = forms.CharField(
+        label="Instructions (Spanish)", widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    opens_at = forms.DateTimeField(
+        required=False, widget=DateTimeLocalInput(), label="Planned opening"
+    )
+    closes_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), label="Deadline")
+
+    def __init__(self, *args, editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            del self.fields["kind"]
+
+    def clean(self):
+        data = super().clean()
+        opens, closes = data.get("opens_at"), data.get("closes_at")
+        if opens and closes and closes <= opens:
+            self.add_error("closes_at", "The deadline must come after the opening time.")
+        return data
+
+
+class PromptForm(forms.Form):
+    text = forms.CharField(label="Question", widget=forms.Textarea(attrs={"rows": 2}))
+    text_es = forms.CharField(
+        label="Question (Spanish)", widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    scenario = forms.ModelChoiceField(queryset=None, required=False, empty_label="No scenario")
+
+    def __init__(self, *args, framework, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scenario"].queryset = framework.scenarios.all()
+
+
+class SuggestionDecisionForm(forms.Form):
+    ACTIONS = [
+        ("adopt", "Adopt as a new statement"),
+        ("merge", "Merge into an existing statement"),
+        ("decline", "Decline"),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS, widget=forms.RadioSelect)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    code = forms.CharField(max_length=20, required=False, label="New statement's code")
+    domain = forms.ModelChoiceField(queryset=None, required=False)
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="New statement's wording"
+    )
+    statement = forms.ModelChoiceField(
+        queryset=None, required=False, label="Merge into", empty_label="Choose a statement"
+    )
+
+    def __init__(self, *args, framework, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["domain"].queryset = framework.domains.all()
+        self.fields["statement"].queryset = framework.statements.select_related("domain")
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "adopt":
+            for name in ("code", "domain", "text"):
+                if not data.get(name):
+                    self.add_error(name, "Needed to adopt the suggestion.")
+        if action == "merge" and not data.get("statement"):
+            self.add_error("statement", "Choose the statement it merges into.")
+        return data
+
+
+class ItemChangeForm(forms.Form):
+    ACTIONS = [("reword", "Reword"), ("drop", "Drop from this round")]
+    action = forms.ChoiceField(choices=ACTIONS, widget=forms.RadioSelect)
+    code = forms.CharField(max_length=20, required=False, label="Revised statement's code")
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    plain_text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Plain-language text"
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "reword":
+            for name in ("code", "text"):
+                if not data.get(name):
+                    self.add_error(name, "Needed to reword the item.")
+        return data
+
+
+class CsvImportForm(forms.Form):
+    """Upload a file or paste its contents; after an error the content comes back pasted."""
+
+    file = forms.FileField(required=False, label="CSV file")
+    text = forms.CharField(
+        required=False,
+        label="…or paste the rows",
+        widget=forms.Textarea(attrs={"rows": 8, "class": "font-monospace", "spellcheck": "false"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("file")
+        if upload:
+            if upload.size > MAX_UPLOAD_BYTES:
+                raise forms.ValidationError("The file is larger than 2 MB; split it in parts.")
+            raw = upload.read()
+            try:
+                data["text"] = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                try:
+                    data["text"] = raw.decode("cp1252")
+                except UnicodeDecodeError:
+                    raise forms.ValidationError(
+                        "The file is not text. Save it from your spreadsheet as CSV (UTF-8)."
+                    )
+        if not (data.get("text") or "").strip():
+            raise forms.ValidationError("Choose a CSV file or paste its rows.")
+        return data
+
+
+def apply_errors(form: forms.Form, exc) -> None:
+    """Put a service's ValidationError back on the form, on the field it names when it can."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            target = name if name in form.fields else None
+            for error in errors:
+                form.add_error(target, error)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)

@@ -1,0 +1,180 @@
+"""Researcher pages for studies: dashboard, create/edit, protocol, members."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from delphi import selectors
+from delphi.access import get_study_for_user
+from delphi.forms import (
+    PRESET_LABELS,
+    SCOPE_LABELS,
+    MemberForm,
+    MemberRemoveForm,
+    ProtocolForm,
+    StudyForm,
+    apply_errors,
+)
+from delphi.models import Membership, Study
+from delphi.services.studies import (
+    study_create,
+    study_member_add,
+    study_member_remove,
+    study_update,
+)
+
+
+def describe(definition: dict) -> str:
+    try:
+        from delphi.consensus.definitions import describe_definition
+    except ImportError:
+        label = PRESET_LABELS.get(definition.get("preset"), definition.get("preset"))
+        return f"{label}; scope: {SCOPE_LABELS.get(definition.get('scope', 'all'))}."
+    return describe_definition(definition)
+
+
+@login_required
+def dashboard(request):
+    studies = list(selectors.studies_for_user(request.user))
+    return render(request, "delphi/dashboard.html", {"studies": studies})
+
+
+@login_required
+def study_create_view(request):
+    form = StudyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = study_create(by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request, "Study created. Next: check the protocol, then build the panel."
+            )
+            return redirect("study_detail", study=study.uuid)
+    return render(request, "delphi/study_form.html", {"form": form, "creating": True})
+
+
+@login_required
+def study_detail(request, study):
+    study = get_study_for_user(request, study, write=request.method == "POST")
+    context = selectors.study_overview(study)
+    context.update(
+        study=study,
+        can_edit=study.user_role == Membership.Role.RESEARCHER,
+        definition_text=describe(study.consensus_definition),
+        groups=list(selectors.groups_with_sizes(study.panel)),
+    )
+    return render(request, "delphi/study_detail.html", context)
+
+
+@login_required
+def study_edit(request, study):
+    study = get_study_for_user(request, study, write=True)
+    form = StudyForm(request.POST or None, initial=StudyForm.initial_for(study))
+    if request.method == "POST" and form.is_valid():
+        before = study.consent_version
+        try:
+            study_update(study=study, by=request.user, data=form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            if study.consent_version != before:
+                messages.info(
+                    request,
+                    f"The consent text changed: it is now version {study.consent_version}.",
+                )
+            messages.success(request, "Study saved.")
+            return redirect("study_detail", study=study.uuid)
+    return render(request, "delphi/study_form.html", {"form": form, "study": study})
+
+
+@login_required
+def study_protocol(request, study):
+    study = get_study_for_user(request, study, write=request.method == "POST")
+    can_edit = study.user_role == Membership.Role.RESEARCHER
+    form = ProtocolForm(
+        request.POST or None, initial=ProtocolForm.initial_for(study), locked=study.is_locked
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            deviations = study_update(
+                study=study,
+                by=request.user,
+                data=form.protocol(),
+                reason=form.cleaned_data.get("reason", ""),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            if deviations:
+                messages.warning(
+                    request,
+                    f"Protocol changed after the lock: {len(deviations)} deviation(s) recorded.",
+                )
+            else:
+                messages.success(request, "Protocol saved.")
+            return redirect("study_detail", study=study.uuid)
+    return render(
+        request,
+        "delphi/study_protocol.html",
+        {
+            "study": study,
+            "form": form,
+            "can_edit": can_edit,
+            "definition_text": describe(study.consensus_definition),
+            "locked_fields": Study.LOCKED_FIELDS,
+        },
+    )
+
+
+@login_required
+def study_members(request, study):
+    study = get_study_for_user(request, study, write=request.method == "POST")
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study_member_add(study=study, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"{form.cleaned_data['username']} added.")
+            return redirect("study_members", study=study.uuid)
+    members = Membership.objects.filter(study=study).select_related("user").order_by("role")
+    return render(
+        request,
+        "delphi/study_members.html",
+        {
+            "study": study,
+            "form": form,
+            "members": members,
+            "can_edit": study.user_role == Membership.Role.RESEARCHER,
+        },
+    )
+
+
+@login_required
+def study_member_remove_view(request, study):
+    study = get_study_for_user(request, study, write=True)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = MemberRemoveForm(request.POST)
+    membership = None
+    if form.is_valid():
+        membership = (
+            Membership.objects.filter(study=study, user__username=form.cleaned_data["username"])
+            .select_related("user")
+            .first()
+        )
+    if membership is None:
+        messages.error(request, "That account is not a member of this study.")
+        return redirect("study_members", study=study.uuid)
+    try:
+        study_member_remove(study=study, by=request.user, membership=membership)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{membership.user.get_username()} removed.")
+    return redirect("study_members", study=study.uuid)
