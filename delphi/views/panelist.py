@@ -47,6 +47,11 @@ def _with_language_cookie(response, language):
     return response
 
 
+def _posted(request):
+    # An empty POST is still a submission: the form must be bound so it shows its errors.
+    return request.POST if request.method == "POST" else None
+
+
 def _gate(panelist):
     """Where a panelist must go before the questionnaire, or None."""
     if panelist.status != Panelist.Status.ACTIVE:
@@ -123,7 +128,7 @@ def consent(request, panelist):
     if panelist.status != Panelist.Status.ACTIVE:
         return redirect("panelist:withdrawn")
     study = panelist.study
-    form = ConsentForm(request.POST or None)
+    form = ConsentForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         svc.panelist_consent(panelist=panelist, study=study)
         return redirect("panelist:home")
@@ -143,7 +148,7 @@ def profile(request, panelist):
         return redirect("panelist:withdrawn")
     if panelist.consented_at is None:
         return redirect("panelist:consent")
-    form = ProfileForm(request.POST or None, panelist=panelist)
+    form = ProfileForm(_posted(request), panelist=panelist)
     if request.method == "POST" and form.is_valid():
         try:
             svc.panelist_profile_update(
@@ -260,9 +265,14 @@ def round_page(request, panelist, round_uuid, page):
                 view.errors = errors.get(str(view.item.uuid), [])
             page_errors = errors.get("", [])
         else:
-            svc.response_set_last_page(response=response, page=page)
+            action = request.POST.get("action")
+            # Resume where the panelist was going, not where they were.
+            step = {"next": 1, "previous": -1}.get(action, 0)
+            svc.response_set_last_page(
+                response=response, page=min(max(page + step, 1), len(pages))
+            )
             messages.success(request, _("Your answers on this page are saved."))
-            return redirect(_page_target(rnd, pages, page, request.POST.get("action")))
+            return redirect(_page_target(rnd, pages, page, action))
     else:
         page_errors = []
         svc.response_set_last_page(response=response, page=page)
@@ -453,7 +463,7 @@ def suggest(request, panelist, round_uuid):
         return gate
     rnd = sel.panelist_round(panelist=panelist, round_uuid=round_uuid)
     study = panelist.study
-    form = SuggestionForm(request.POST or None, study=study, lang=_lang(panelist))
+    form = SuggestionForm(_posted(request), study=study, lang=_lang(panelist))
     writable = sel.round_is_writable(rnd)
     if request.method == "POST" and form.is_valid():
         try:
@@ -495,7 +505,7 @@ def suggest(request, panelist, round_uuid):
 def withdraw(request, panelist):
     if panelist.status != Panelist.Status.ACTIVE:
         return redirect("panelist:withdrawn")
-    form = WithdrawForm(request.POST or None)
+    form = WithdrawForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         svc.panelist_withdraw(
             panelist=panelist, study=panelist.study, keep_answers=form.cleaned_data["keep_answers"]
