@@ -18,8 +18,9 @@ def kendall_w(matrix: np.ndarray, k: int) -> dict:
     when every rater gives every item the same rating.
     """
     m, n = matrix.shape
+    # df stays empty with W: a degrees-of-freedom figure next to no test would mislead.
     out = {"n_panelists": int(m), "n_items": int(n), "kendall_w": math.nan, "chi2": math.nan}
-    out["df"] = n - 1 if n >= 2 else None
+    out["df"] = None
     out["p"] = math.nan
     if m < 2 or n < 2:
         return out
@@ -36,7 +37,7 @@ def kendall_w(matrix: np.ndarray, k: int) -> dict:
         return out
     w = 12.0 * s / denom
     chi2 = m * (n - 1) * w
-    out.update(kendall_w=w, chi2=chi2, p=float(sps.chi2.sf(chi2, n - 1)))
+    out.update(kendall_w=w, chi2=chi2, df=n - 1, p=float(sps.chi2.sf(chi2, n - 1)))
     return out
 
 

@@ -1,0 +1,85 @@
+"""python manage.py analyze RATINGS.csv --out DIR: consensus statistics for data gathered elsewhere.
+
+The same statistics code as the worker (delphi.consensus.stats); no database is touched.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from delphi.consensus.definitions import DEFAULT_THRESHOLD, SCOPES, describe_definition
+from delphi.consensus.definitions import validate_definition as validate
+from delphi.consensus.ratings_csv import analyze_rounds, parse_ratings, write_results
+from delphi.consensus.stats import Scale
+
+
+def parse_definition(text: str, scope: str) -> dict:
+    """'comet' | 'ram' | 'iqr' | 'percent' | 'percent:75' -> a definition dict."""
+    name, _, threshold = text.strip().lower().partition(":")
+    definition = {"preset": name, "scope": scope}
+    if name == "percent":
+        try:
+            t = float(threshold) if threshold else DEFAULT_THRESHOLD
+        except ValueError:
+            raise CommandError(f"--definition {text}: {threshold!r} is not a percentage.")
+        definition["threshold"] = int(t) if t == int(t) else t
+    elif threshold:
+        raise CommandError(f"--definition {text}: only 'percent' takes a threshold.")
+    return definition
+
+
+class Command(BaseCommand):
+    help = (
+        "Compute Delphi consensus statistics from RATINGS.csv (columns panelist,round,item,rating "
+        "and optionally group) and write items.csv, stability.csv, concordance.csv and "
+        "decisions.csv to DIR."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("ratings", help="RATINGS.csv")
+        parser.add_argument("--out", required=True, help="output directory")
+        parser.add_argument("--scale", default="1-9", help="rating scale MIN-MAX (default 1-9)")
+        parser.add_argument(
+            "--definition",
+            default="comet",
+            help="comet | ram | iqr | percent | percent:T (default comet)",
+        )
+        parser.add_argument("--scope", default="all", choices=sorted(SCOPES))
+        parser.add_argument(
+            "--quantile-type",
+            type=int,
+            default=7,
+            choices=range(1, 10),
+            metavar="1..9",
+            help="Hyndman-Fan quantile type (default 7: R, Excel PERCENTILE.INC, numpy)",
+        )
+
+    def handle(self, *args, **options):
+        try:
+            scale = Scale.parse(options["scale"])
+        except ValueError as exc:
+            raise CommandError(f"--scale: {exc}")
+        definition = parse_definition(options["definition"], options["scope"])
+        problems = validate(definition, scale)
+        if problems:
+            raise CommandError("--definition: " + " ".join(problems))
+        frame, errors = parse_ratings(options["ratings"], scale=scale)
+        if errors:
+            raise CommandError(
+                f"{options['ratings']} was refused; nothing was written.\n  " + "\n  ".join(errors)
+            )
+        try:
+            results = analyze_rounds(
+                frame, scale=scale, definition=definition, quantile_type=options["quantile_type"]
+            )
+        except ValueError as exc:
+            raise CommandError(f"{options['ratings']} was refused; nothing was written. {exc}")
+        paths = write_results(results, options["out"])
+        self.stdout.write(describe_definition(definition, scale))
+        for rnd, result in results:
+            counts = result.decisions["verdict"].value_counts()
+            self.stdout.write(
+                f"Round {rnd}: {len(result.decisions)} items, "
+                f"{result.items.loc[result.items['group_key'] == 'all', 'n'].sum()} ratings; "
+                f"in {counts.get('in', 0)}, out {counts.get('out', 0)}, "
+                f"no consensus {counts.get('none', 0)}"
+            )
+        self.stdout.write(self.style.SUCCESS("Wrote " + ", ".join(str(p) for p in paths)))
