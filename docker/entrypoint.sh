@@ -30,7 +30,7 @@ web)
     fi
     python manage.py collectstatic --noinput --verbosity 0
     exec gunicorn delphi.wsgi:application \
-        --bind "0.0.0.0:${PORT:-8000}" \
+        --bind "${GUNICORN_BIND:-0.0.0.0:${PORT:-8000}}" \
         --workers "${WEB_CONCURRENCY:-3}" \
         --timeout "${GUNICORN_TIMEOUT:-60}" \
         --max-requests 2000 --max-requests-jitter 200 \
