@@ -1,0 +1,91 @@
+"""The demo study gives every page something real to show, labelled as demo data."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.urls import reverse
+
+from delphi.demo import content
+from delphi.models import Study
+
+BANNER = "Demo study: the panelists and their ratings are simulated"
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_demo", verbosity=0)
+    return Study.objects.get(uuid=content.DEMO_STUDY_UUID)
+
+
+def signed_in(client, username):
+    client.force_login(get_user_model().objects.get(username=username))
+    return client
+
+
+def study_pages(demo):
+    r1, r2 = demo.rounds.order_by("number")
+    s = {"study": demo.uuid}
+    return {
+        "study_detail": (reverse("study_detail", kwargs=s), [content.TITLE]),
+        "panel_detail": (
+            reverse("panel_detail", kwargs=s),
+            ["Law enforcement", "911 call-takers and dispatchers", "Peer-support specialists"],
+        ),
+        "framework_detail": (
+            reverse("framework_detail", kwargs=s),
+            ["Communication and de-escalation", "ENG-1", "barricaded"],
+        ),
+        "round_detail_1": (reverse("round_detail", kwargs={**s, "round": r1.uuid}), ["ENG-1"]),
+        # Round 2 holds the statements round 1 carried forward.
+        "round_detail_2": (
+            reverse("round_detail", kwargs={**s, "round": r2.uuid}),
+            [item.statement.code for item in r2.items.select_related("statement")[:3]],
+        ),
+        "round_results": (
+            reverse("round_results", kwargs={**s, "round": r1.uuid}),
+            ["ENG-1", "LIV-6"],
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "study_detail",
+        "panel_detail",
+        "framework_detail",
+        "round_detail_1",
+        "round_detail_2",
+        "round_results",
+    ],
+)
+@pytest.mark.parametrize("username", ["researcher", "analyst"])
+def test_demo_pages_show_the_study_with_the_demo_banner(client, demo, page, username):
+    url, expected = study_pages(demo)[page]
+    response = signed_in(client, username).get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert BANNER in html
+    for text in expected:
+        assert text in html, f"{text!r} not on {page}"
+
+
+def test_dashboard_lists_the_demo_study(client, demo):
+    response = signed_in(client, "researcher").get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert content.TITLE in response.content.decode()
+
+
+def test_results_csv_has_a_row_per_item_and_group(client, demo):
+    r1 = demo.rounds.get(number=1)
+    url = reverse("round_results_csv", kwargs={"study": demo.uuid, "round": r1.uuid})
+    response = signed_in(client, "analyst").get(url)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    lines = body.decode().strip().splitlines()
+    assert len(lines) - 1 >= r1.items.count()
