@@ -67,6 +67,14 @@ def build_round(study, *, items=6, per_group=4, seed=1, statements=None, number=
 
 
 @pytest.fixture
+def eager(monkeypatch):
+    """Run tasks in-process even when REDIS_URL is set (CI): these tests have no worker."""
+    from delphi.celery import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+
+
+@pytest.fixture
 def closed_round(study):
     return build_round(study)
 
@@ -378,7 +386,7 @@ def test_the_task_retries_transient_errors_then_gives_up_visibly(study, closed_r
 
 
 def test_start_enqueues_after_commit_and_does_not_queue_twice(
-    study, closed_round, django_capture_on_commit_callbacks
+    study, closed_round, django_capture_on_commit_callbacks, eager
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         run = services.consensus_run_start(round=closed_round, by=None)
@@ -391,7 +399,7 @@ def test_start_enqueues_after_commit_and_does_not_queue_twice(
 
 
 def test_closing_a_round_by_hand_computes_its_results(
-    study, researcher, django_capture_on_commit_callbacks
+    study, researcher, django_capture_on_commit_callbacks, eager
 ):
     from delphi.services.rounds import round_close
 
@@ -405,7 +413,9 @@ def test_closing_a_round_by_hand_computes_its_results(
     assert ItemResult.objects.filter(round=rnd).count() == 6 * groups_plus_aggregates(study)
 
 
-def test_the_deadline_sweep_closes_due_rounds_only(study, django_capture_on_commit_callbacks):
+def test_the_deadline_sweep_closes_due_rounds_only(
+    study, django_capture_on_commit_callbacks, eager
+):
     due = build_round(study)
     later = build_round(study, number=2)
     past, future = timezone.now() - timedelta(minutes=1), timezone.now() + timedelta(days=1)

@@ -1,0 +1,312 @@
+"""Round results: statistics and verdicts per item and group, the run's status, the next round.
+
+Pages read persisted results only; computing happens in the consensus run, never in a view.
+"""
+
+import csv
+from collections import Counter
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from delphi.access import get_study_for_user
+from delphi.consensus import selectors
+from delphi.consensus.services import (
+    ITEM_FIELDS,
+    STABILITY_FIELDS,
+    consensus_run_start,
+    round_create_next,
+    round_protocol,
+)
+from delphi.models import ConsensusRun, GroupConcordance, ItemDecision, ItemResult, Round
+
+# ?sort= value -> the column ordered on. Server-side, so sorting works without script.
+SORTS = {
+    "order": "item__order",
+    "code": "item__statement__code",
+    "n": "n",
+    "n_unable": "n_unable",
+    "median": "median",
+    "iqr": "iqr",
+    "mean": "mean",
+    "sd": "sd",
+    "pct_low": "pct_low",
+    "pct_mid": "pct_mid",
+    "pct_high": "pct_high",
+    "ram_class": "ram_class",
+    "dai": "dai",
+    "rwg": "rwg",
+    "pct_change": "pct_change",
+    "wilcoxon_p": "wilcoxon_p",
+    "verdict": "verdict",
+}
+COLUMNS = [
+    ("n", "n"),
+    ("n_unable", "Unable"),
+    ("median", "Median"),
+    ("iqr", "IQR"),
+    ("mean", "Mean"),
+    ("sd", "SD"),
+    ("pct_low", "% low"),
+    ("pct_mid", "% mid"),
+    ("pct_high", "% high"),
+    ("ram_class", "RAND/UCLA"),
+    ("dai", "DAI"),
+    ("rwg", "rWG"),
+    ("pct_change", "% change"),
+    ("wilcoxon_p", "Wilcoxon p"),
+    ("verdict", "Verdict"),
+]
+ACTIVE = (ConsensusRun.Status.QUEUED, ConsensusRun.Status.RUNNING)
+# Characters that make a spreadsheet treat a cell as a formula (FIELD-NOTES: exports).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _study_round(request, study_uuid, round_uuid, *, write=False):
+    study = get_study_for_user(request, study_uuid, write=write)
+    rnd = get_object_or_404(Round, study=study, uuid=round_uuid)
+    rnd.study = study
+    return study, rnd
+
+
+def _round_detail_url(study, rnd) -> str | None:
+    try:
+        return reverse("round_detail", kwargs={"study": study.uuid, "round": rnd.uuid})
+    except NoReverseMatch:
+        return None
+
+
+def _definition_text(definition: dict) -> str:
+    try:
+        from delphi.consensus.definitions import describe_definition
+    except ImportError:
+        return ""
+    try:
+        return describe_definition(definition)
+    except (KeyError, TypeError, ValueError):
+        return ""
+
+
+def _preset_labels() -> dict:
+    try:
+        from delphi.consensus.definitions import PRESETS
+    except ImportError:
+        return {}
+    return {name: preset.get("label", name) for name, preset in PRESETS.items()}
+
+
+def _run_json(run: ConsensusRun | None) -> dict:
+    if run is None:
+        return {"status": "none", "progress": 0, "stage": "", "error": ""}
+    return {
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "progress": run.progress,
+        "stage": run.stage,
+        "error": run.error,
+        "attempts": run.attempts,
+        "finished": run.status not in ACTIVE,
+    }
+
+
+@login_required
+def round_results(request, study, round):
+    study, rnd = _study_round(request, study, round)
+    groups = list(study.panel.groups.all())
+    group_keys = ["all", "balanced"] + [g.code for g in groups]
+    group = request.GET.get("group", "all")
+    if group not in group_keys:
+        group = "all"
+    sort = request.GET.get("sort", "order")
+    key = sort.removeprefix("-")
+    if key not in SORTS:
+        sort, key = "order", "order"
+    field = SORTS[key]
+    expr = F(field).desc(nulls_last=True) if sort.startswith("-") else F(field).asc(nulls_last=True)
+    ordering = [expr, "item__order", "item_id"]
+    results = list(
+        ItemResult.objects.filter(round=rnd, group_key=group)
+        .select_related("item__statement", "item__scenario")
+        .order_by(*ordering)
+    )
+    decisions = {d.item_id: d for d in ItemDecision.objects.filter(round=rnd)}
+    rows = [{"result": r, "decision": decisions.get(r.item_id)} for r in results]
+
+    preset_labels = _preset_labels()
+    preset_names = list(preset_labels) or sorted(
+        {name for d in decisions.values() for name in d.preset_verdicts}
+    )
+    sensitivity = []
+    for name in preset_names:
+        counts = Counter(d.preset_verdicts.get(name) for d in decisions.values())
+        sensitivity.append(
+            {
+                "name": name,
+                "label": preset_labels.get(name, name),
+                "in": counts.get("in", 0),
+                "out": counts.get("out", 0),
+                "none": counts.get("none", 0),
+            }
+        )
+    chosen = Counter(d.verdict for d in decisions.values())
+    for row in rows:
+        decision = row["decision"]
+        row["presets"] = [
+            (decision.preset_verdicts.get(name) if decision else None) for name in preset_names
+        ]
+
+    run = selectors.round_latest_run(round=rnd)
+    protocol = round_protocol(round=rnd)
+    next_round = Round.objects.filter(study=study, number=rnd.number + 1).first()
+    is_researcher = study.user_role == "researcher"
+    context = {
+        "study": study,
+        "round": rnd,
+        "groups": groups,
+        "group": group,
+        "group_label": {"all": "Everyone", "balanced": "Balanced (groups weighted equally)"}.get(
+            group, next((g.name for g in groups if g.code == group), group)
+        ),
+        "sort": sort,
+        "columns": COLUMNS,
+        "rows": rows,
+        "preset_names": preset_names,
+        "preset_labels": [preset_labels.get(n, n) for n in preset_names],
+        "sensitivity": sensitivity,
+        "chosen": {
+            "in": chosen.get("in", 0),
+            "out": chosen.get("out", 0),
+            "none": chosen.get("none", 0),
+        },
+        "concordance": list(GroupConcordance.objects.filter(round=rnd).order_by("group_key")),
+        "run": run,
+        "run_active": run is not None and run.status in ACTIVE,
+        "definition_text": _definition_text(protocol.definition),
+        "protocol": protocol,
+        "next_round": next_round,
+        "next_round_url": _round_detail_url(study, next_round) if next_round else None,
+        "round_detail_url": _round_detail_url(study, rnd),
+        "is_researcher": is_researcher,
+        "can_run": is_researcher
+        and rnd.status in (Round.Status.CLOSED, Round.Status.ANALYSED)
+        and not (run is not None and run.status in ACTIVE),
+        "can_start_next": is_researcher
+        and rnd.status == Round.Status.ANALYSED
+        and next_round is None,
+    }
+    return render(request, "delphi/results/round_results.html", context)
+
+
+@login_required
+def consensus_run_status(request, study, round, run):
+    """The run row as JSON, polled by run_status.js (not Celery's result backend)."""
+    study, rnd = _study_round(request, study, round)
+    run = get_object_or_404(ConsensusRun, round=rnd, uuid=run)
+    return JsonResponse(_run_json(run))
+
+
+@require_POST
+@login_required
+def consensus_run_again(request, study, round):
+    study, rnd = _study_round(request, study, round, write=True)
+    if rnd.status not in (Round.Status.CLOSED, Round.Status.ANALYSED):
+        messages.error(request, "Close the round before computing its consensus statistics.")
+        return redirect("round_results", study=study.uuid, round=rnd.uuid)
+    with transaction.atomic():
+        run = consensus_run_start(round=rnd, by=request.user)
+    run.refresh_from_db()
+    if run.status == ConsensusRun.Status.FAILED:
+        messages.error(request, f"The consensus run failed: {run.error}")
+    elif run.status == ConsensusRun.Status.DONE:
+        messages.success(request, "Consensus statistics computed.")
+    else:
+        messages.info(request, "Consensus run queued; this page updates when it finishes.")
+    return redirect("round_results", study=study.uuid, round=rnd.uuid)
+
+
+@require_POST
+@login_required
+def round_start_next(request, study, round):
+    study, rnd = _study_round(request, study, round, write=True)
+    try:
+        new = round_create_next(round=rnd, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("round_results", study=study.uuid, round=rnd.uuid)
+    carried = new.items.count()
+    messages.success(
+        request,
+        f"Round {new.number} drafted with the {carried} item(s) that had no consensus. "
+        "Review its items, then open it.",
+    )
+    url = _round_detail_url(study, new)
+    return redirect(url) if url else redirect("round_results", study=study.uuid, round=new.uuid)
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+@login_required
+def round_results_csv(request, study, round):
+    study, rnd = _study_round(request, study, round)
+    decisions = {
+        d.item_id: d
+        for d in ItemDecision.objects.filter(round=rnd).only(
+            "item_id", "verdict", "carried_forward"
+        )
+    }
+    results = (
+        ItemResult.objects.filter(round=rnd)
+        .select_related("item__statement", "item__scenario")
+        .order_by("item__order", "item_id", "group_key")
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="round-{rnd.number}-item-results.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "round",
+            "item",
+            "statement",
+            "group",
+            *ITEM_FIELDS,
+            *STABILITY_FIELDS,
+            "verdict",
+            "decision",
+            "carried_forward",
+        ]
+    )
+    for r in results:
+        decision = decisions.get(r.item_id)
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    rnd.number,
+                    r.item.key,
+                    r.item.statement.text,
+                    r.group_key,
+                    *(getattr(r, name) for name in ITEM_FIELDS),
+                    *(getattr(r, name) for name in STABILITY_FIELDS),
+                    r.verdict or None,
+                    decision.verdict if decision else None,
+                    decision.carried_forward if decision else None,
+                )
+            ]
+        )
+    return response
