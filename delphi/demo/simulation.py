@@ -46,6 +46,8 @@ UNABLE_DOMAIN = {
     ("law", "LIV"): 0.05,
     ("peer", "TRI"): 0.05,
 }
+UNABLE_USERS = 0.35  # the share of panelists who ever choose "unable to rate"
+UNABLE_USER_FACTOR = 2.5
 NOISE_SD = 1.15
 LENIENCY_SD = 0.45
 
@@ -289,6 +291,9 @@ def _simulate_ratings(p: SimPanelist, statements: list[DemoStatement], rng) -> l
     if p.outcome == "not_started":
         return []
     leniency = rng.normal(0.0, LENIENCY_SD)
+    # Most panelists rate everything; "unable to rate" comes from the few who use it, which
+    # keeps enough complete cases for Kendall's W.
+    unable_factor = UNABLE_USER_FACTOR if rng.random() < UNABLE_USERS else 0.0
     # A draft stops part-way through the questionnaire.
     count = len(statements) if p.outcome == "submitted" else int(len(statements) * 0.4)
     ratings = []
@@ -296,7 +301,7 @@ def _simulate_ratings(p: SimPanelist, statements: list[DemoStatement], rng) -> l
         shift = DOMAIN_SHIFT[p.group].get(s.domain, 0.0) + ITEM_SHIFT.get(s.code, {}).get(
             p.group, 0.0
         )
-        unable_p = UNABLE_DOMAIN.get((p.group, s.domain), UNABLE_BASE)
+        unable_p = UNABLE_DOMAIN.get((p.group, s.domain), UNABLE_BASE) * unable_factor
         if rng.random() < unable_p:
             ratings.append((s.code, None, _comment(p, s, None, rng)))
             continue
