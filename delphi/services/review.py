@@ -34,8 +34,12 @@ def _decide(suggestion: Suggestion, status: str, by, reason: str, statement=None
         raise ValidationError("This suggestion has already been decided.")
 
 
-def _next_draft_round(study) -> Round | None:
-    return study.rounds.filter(status=Round.Status.DRAFT).order_by("number").first()
+def _next_draft_round(rnd: Round) -> Round | None:
+    return (
+        rnd.study.rounds.filter(status=Round.Status.DRAFT, number__gt=rnd.number)
+        .order_by("number")
+        .first()
+    )
 
 
 def suggestion_adopt(
@@ -70,7 +74,7 @@ def suggestion_adopt(
                 source_note=f"Suggestion in round {suggestion.round.number}",
             )
             _decide(suggestion, Suggestion.Status.ADOPTED, by, reason, statement)
-            draft = _next_draft_round(study)
+            draft = _next_draft_round(suggestion.round)
             if draft is not None:
                 order = (draft.items.aggregate(n=Max("order"))["n"] or 0) + 1
                 RoundItem.objects.create(round=draft, statement=statement, order=order)
