@@ -476,6 +476,9 @@ def _stability(prev, cur_mat, p_codes_all, n_cur, item_keys, group_of, group_nam
     p_prev = p_codes_all[n_cur:]
     prev_item = pd.Index(item_keys).get_indexer(prev.item)
     known = prev_item >= 0
+    cells = p_prev[known].astype(np.int64) * n_items + prev_item[known]
+    if (np.bincount(cells, minlength=cur_mat.size) > 1).any():
+        raise ValueError("previous: a panelist rated the same item more than once.")
     prev_mat = np.full(cur_mat.shape, np.nan)
     prev_mat[p_prev[known], prev_item[known]] = prev.value[known]
 

@@ -129,3 +129,10 @@ def test_random_rounds_against_scipy_per_group():
         assert s.loc[(item, group), "n_paired"] == len(d)
         assert s.loc[(item, group), "wilcoxon_stat"] == pytest.approx(ref.statistic)
         assert s.loc[(item, group), "wilcoxon_p"] == pytest.approx(ref.pvalue, rel=1e-9)
+
+
+def test_duplicate_in_previous_round_is_refused():
+    prev = frame([("a", "g", "A", 5), ("a", "g", "A", 6)])
+    cur = frame([("a", "g", "A", 7)])
+    with pytest.raises(ValueError, match="previous: a panelist rated the same item more than once"):
+        compute_round(cur, prev, scale=Scale.parse("1-9"), definition=COMET)
