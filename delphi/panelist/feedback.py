@@ -67,6 +67,14 @@ def round_bands(rnd: Round, study: Study) -> list[list[int]]:
     return snapshot.get("bands") or study.bands
 
 
+def _pct(count: int, total: int) -> float:
+    return round(100 * count / total) if total else 0.0
+
+
+def _step(count: int, peak: int) -> int:
+    return 5 * round(20 * count / peak)
+
+
 def verdict_label(verdict: str) -> str:
     return {
         ItemDecision.Verdict.IN: _("Consensus reached: include"),
@@ -151,9 +159,9 @@ def round_feedback(*, round: Round, panelist, items, study: Study) -> dict[int, 
                 Bar(
                     value=v,
                     count=counts.get(v, 0),
-                    pct=round(100 * counts.get(v, 0) / total, 0) if total else 0.0,
+                    pct=_pct(counts.get(v, 0), total),
                     mine=(v == my_value),
-                    step=5 * round(20 * counts.get(v, 0) / peak),
+                    step=_step(counts.get(v, 0), peak),
                 )
                 for v in scale
             ]
