@@ -107,7 +107,7 @@ STOPPING_RULE_DETAIL = (
     "whichever comes first."
 )
 
-ROUND1_TITLE = "Round 1: rate the draft competencies"
+ROUND1_TITLE = "Rate the draft competencies"
 ROUND1_INSTRUCTIONS = (
     "Rate how important each competency is for a community behavioral-health crisis "
     "responder, from 1 (not important) to 9 (critical). Think of the three scenarios: a "

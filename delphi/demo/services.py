@@ -36,7 +36,7 @@ DEMO_ACCOUNTS = (
 ROUND1_OPENED_DAYS_AGO = 35
 ROUND1_CLOSED_DAYS_AGO = 14
 
-ROUND2_TITLE = "Round 2: re-rate the statements without consensus"
+ROUND2_TITLE = "Re-rate the statements without consensus"
 ROUND2_INSTRUCTIONS = (
     "These statements did not reach consensus in round 1. For each one you will see your own "
     "round-1 rating, how the panel rated it (overall and by stakeholder group) and the "
