@@ -70,3 +70,9 @@ def other_study(db):
 @pytest.fixture
 def other_round(other_study):
     return open_round(other_study, n_items=3, n_domains=1)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The cast's users are created with passwords; PBKDF2 would dominate these tests' time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
