@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("delphi.urls_researcher")),
     path("", include("delphi.urls_results")),
     path("p/", include("delphi.urls_panelist")),
+    path("", include("delphi.urls_invitations")),
 ]
