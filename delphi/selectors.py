@@ -61,7 +61,7 @@ def studies_for_user(user):
 def rounds_with_counts(study):
     return study.rounds.annotate(
         n_items=_count(RoundItem.objects.all(), "round", "pk"),
-        n_started=_count(Response.objects.all(), "round", "pk"),
+        n_in_progress=_count(Response.objects.filter(status=Response.Status.DRAFT), "round", "pk"),
         n_submitted=_count(
             Response.objects.filter(status=Response.Status.SUBMITTED), "round", "pk"
         ),
@@ -115,13 +115,13 @@ def round_items(rnd):
 
 def round_detail_data(rnd) -> dict:
     counts = Response.objects.filter(round=rnd).aggregate(
-        started=Count("pk"),
+        in_progress=Count("pk", filter=Q(status=Response.Status.DRAFT)),
         submitted=Count("pk", filter=Q(status=Response.Status.SUBMITTED)),
     )
     return {
         "items": list(round_items(rnd)),
         "prompts": list(rnd.prompts.select_related("scenario")),
-        "n_started": counts["started"],
+        "n_in_progress": counts["in_progress"],
         "n_submitted": counts["submitted"],
         "n_invited": Panelist.objects.filter(panel_id=rnd.study.panel_id, status="active").count(),
         "suggestions_new": Suggestion.objects.filter(round=rnd, status="new").count(),

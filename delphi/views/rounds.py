@@ -80,6 +80,7 @@ def round_detail(request, study, round):
         study=study,
         round=rnd,
         can_edit=study.user_role == Membership.Role.RESEARCHER,
+        has_scenarios=any(i.scenario_id for i in context["items"]),
         results_url=_optional_url("round_results", **kw),
         invitations_url=_optional_url("round_invitations", **kw),
     )
