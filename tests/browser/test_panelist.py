@@ -49,6 +49,7 @@ def test_panelist_rates_leaves_comes_back_and_submits(live_server, new_context, 
     expect(page.get_by_text("0 of 5 rated")).to_be_visible()
     expect(page.get_by_text("A man shouting in the street")).to_be_visible()
     axe_check(page, "questionnaire page 1")
+    shot(page, "panelist", "round1-page-1-en-phone")
     rate(page, items[0], 8)
     wait_saved(page)
     expect(page.get_by_text("1 of 5 rated")).to_be_visible()
@@ -92,7 +93,7 @@ def test_panelist_rates_leaves_comes_back_and_submits(live_server, new_context, 
     assert Rating.objects.filter(response=response).count() == 5
 
 
-def test_spanish_panelist_with_unanswered_items(live_server, new_context, axe_check):
+def test_spanish_panelist_with_unanswered_items(live_server, new_context, axe_check, shot):
     study, rnd = build_study()
     panelist, raw = new_panelist(study, language="es")
     items = round_items(round=rnd)
@@ -110,6 +111,7 @@ def test_spanish_panelist_with_unanswered_items(live_server, new_context, axe_ch
     expect(page.get_by_text(STATEMENT_ES := "Usa un lenguaje calmado y sencillo")).to_be_visible()
     expect(page.get_by_text("Un hombre gritando en la calle")).to_be_visible()
     axe_check(page, "página 1")
+    shot(page, "panelist", "round1-page-1-es-phone")
     rate(page, items[0], 3)
     wait_saved(page, "Guardado")
     context.close()
