@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
@@ -112,8 +113,9 @@ def round_items(*, round: Round) -> list[RoundItem]:
         .order_by(
             "statement__domain__order",
             "statement__domain__code",
-            "scenario__order",
-            "scenario__code",
+            # NULLs sort first on SQLite and last on PostgreSQL unless told.
+            F("scenario__order").asc(nulls_first=True),
+            F("scenario__code").asc(nulls_first=True),
             "order",
             "id",
         )
@@ -171,7 +173,12 @@ def prompt_pages(*, round: Round, response: Response | None, lang: str) -> list[
     prompts = list(
         RoundPrompt.objects.filter(round=round)
         .select_related("scenario")
-        .order_by("scenario__order", "scenario__code", "order", "id")
+        .order_by(
+            F("scenario__order").asc(nulls_first=True),
+            F("scenario__code").asc(nulls_first=True),
+            "order",
+            "id",
+        )
     )
     answers = {}
     if response is not None:
