@@ -71,16 +71,22 @@ def _analysed_responses(round: Round):
 def _empty_frame() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "panelist": pd.Series(dtype=object),
-            "group": pd.Series(dtype=object),
-            "item": pd.Series(dtype=object),
+            "panelist": pd.Series(dtype="category"),
+            "group": pd.Series(dtype="category"),
+            "item": pd.Series(dtype="category"),
             "value": pd.Series(dtype=float),
         }
     )
 
 
+RAW_NAMES = ["panelist", "group", "item_id", "value"]
+# Panelist and group repeat thousands of times: categoricals parse faster and take a tenth of
+# the memory of Python strings; their values are still the strings.
+RAW_DTYPES = {"panelist": "category", "group": "category", "item_id": np.int64, "value": float}
+
+
 def _load_raw(round: Round) -> pd.DataFrame:
-    """Columns panelist (public id), group (code or ''), item_id (int), value (float/NaN)."""
+    """Columns panelist (public id), group (code; NaN without one), item_id, value (NaN)."""
     qs = (
         Rating.objects.filter(response__in=_analysed_responses(round))
         .order_by()
@@ -105,39 +111,45 @@ def _load_raw(round: Round) -> pd.DataFrame:
             buffer,
             sep="\t",
             header=None,
-            names=["panelist", "group", "item_id", "value"],
-            dtype={"panelist": str, "group": str, "item_id": np.int64, "value": float},
+            names=RAW_NAMES,
+            dtype=RAW_DTYPES,
             na_values=[r"\N"],
             keep_default_na=False,
         )
-    rows = list(qs)
-    if not rows:
-        return pd.DataFrame(columns=["panelist", "group", "item_id", "value"])
-    frame = pd.DataFrame(rows, columns=["panelist", "group", "item_id", "value"])
-    frame["value"] = frame["value"].astype(float)
-    return frame
+    frame = pd.DataFrame(list(qs), columns=RAW_NAMES)
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)
+    return frame.astype(RAW_DTYPES)
 
 
 def round_ratings_frame(*, round: Round, keys: dict[int, str] | None = None) -> pd.DataFrame:
     """The long table ``panelist, group, item, value`` of one round's submitted ratings.
 
-    ``value`` is a float; "unable to rate" is NaN. ``item`` is the stable key of
-    ``round_item_keys``. Pass ``keys`` when the caller already has them.
+    ``panelist``, ``group`` and ``item`` are categoricals of strings; ``value`` is a float,
+    and "unable to rate" is NaN. ``item`` is the stable key of ``round_item_keys``. Pass
+    ``keys`` when the caller already has them.
     """
     keys = round_item_keys(round=round) if keys is None else keys
     raw = _load_raw(round)
-    if raw.empty:
+    if raw.empty or not keys:
         return _empty_frame()
-    group = raw["group"].fillna(UNGROUPED).replace("", UNGROUPED)
-    item_codes = pd.Series(keys, dtype=object)
+    group = raw["group"]
+    if group.isna().any():
+        group = group.cat.add_categories([UNGROUPED]).fillna(UNGROUPED)
+    ids = np.array(sorted(keys), dtype=np.int64)
+    item_ids = raw["item_id"].to_numpy()
+    codes = np.searchsorted(ids, item_ids).clip(0, len(ids) - 1)
+    # A rating of an item that is not this round's (impossible through the app) is dropped.
+    known = ids[codes] == item_ids
     frame = pd.DataFrame(
         {
-            "panelist": raw["panelist"].astype(str),
-            "group": group.astype(str),
-            "item": raw["item_id"].map(item_codes).astype(object),
-            "value": raw["value"].astype(float),
+            "panelist": raw["panelist"],
+            "group": group,
+            "item": pd.Categorical.from_codes(codes, categories=[keys[i] for i in ids]),
+            "value": raw["value"],
         }
     )
+    if not known.all():
+        frame = frame[known]
     return frame.reset_index(drop=True)
 
 
