@@ -38,7 +38,7 @@ def _url(name, world):
 def test_every_study_url_is_classified():
     # A new URL must be added to READ_PAGES or be a write; this keeps the walk honest.
     assert len(STUDY_URLS) >= 25
-    assert READ_PAGES <= set(STUDY_URLS)
+    assert set(STUDY_URLS) >= READ_PAGES
 
 
 @pytest.mark.parametrize("name", STUDY_URLS)

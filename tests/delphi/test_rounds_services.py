@@ -22,7 +22,7 @@ def test_generation_round_gets_one_default_prompt_per_scenario(study, researcher
     prompts = list(RoundPrompt.objects.filter(round=rnd))
     assert len(prompts) == 2
     assert prompts[0].scenario == sc
-    assert "For scenario S1 (Street): what must the responder be able to do?" == prompts[0].text
+    assert prompts[0].text == "For scenario S1 (Street): what must the responder be able to do?"
 
 
 def test_set_items_orders_and_replaces(study, researcher):
