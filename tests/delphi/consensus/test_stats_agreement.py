@@ -114,3 +114,13 @@ def test_concordance_per_group_uses_complete_cases():
         reliability_data=np.array(matrix[:3], dtype=float), level_of_measurement="ordinal"
     )
     assert c.loc["a", "alpha_ordinal"] == pytest.approx(ref_alpha)
+
+
+def test_kendall_w_textbook_example_three_executives_six_applicants():
+    # Siegel (1956), Nonparametric Statistics, ch. 9: three executives rank six job applicants;
+    # rank sums 8 14 11 11 11 8, s = 25.5, W = 12 * 25.5 / (3^2 * (6^3 - 6)) = .16.
+    # The ranks are as we recall them from the book (not re-checked against a copy offline).
+    ranks = np.array([[1, 6, 3, 2, 5, 4], [1, 5, 6, 4, 2, 3], [6, 3, 2, 5, 4, 1]]) - 1
+    out = kendall_w(ranks, 9)
+    assert out["kendall_w"] == pytest.approx(306 / 1890)
+    assert round(out["kendall_w"], 2) == 0.16
