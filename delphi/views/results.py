@@ -62,7 +62,6 @@ COLUMNS = [
     ("rwg", "rWG"),
     ("pct_change", "% change"),
     ("wilcoxon_p", "Wilcoxon p"),
-    ("verdict", "Verdict"),
 ]
 ACTIVE = (ConsensusRun.Status.QUEUED, ConsensusRun.Status.RUNNING)
 # Characters that make a spreadsheet treat a cell as a formula (FIELD-NOTES: exports).
@@ -137,6 +136,8 @@ def round_results(request, study, round):
         .order_by(*ordering)
     )
     decisions = {d.item_id: d for d in ItemDecision.objects.filter(round=rnd)}
+    has_stability = any(r.n_paired is not None or r.pct_change is not None for r in results)
+    columns = [c for c in COLUMNS if has_stability or c[0] not in ("pct_change", "wilcoxon_p")]
     rows = [{"result": r, "decision": decisions.get(r.item_id)} for r in results]
 
     preset_labels = _preset_labels()
@@ -175,7 +176,8 @@ def round_results(request, study, round):
             group, next((g.name for g in groups if g.code == group), group)
         ),
         "sort": sort,
-        "columns": COLUMNS,
+        "columns": columns,
+        "has_stability": has_stability,
         "rows": rows,
         "preset_names": preset_names,
         "preset_labels": [preset_labels.get(n, n) for n in preset_names],
