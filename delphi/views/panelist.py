@@ -6,6 +6,7 @@ and items from their UUIDs within that round.
 """
 
 import json
+import re
 import uuid
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from delphi.models import Round, RoundItem, RoundPrompt
+from delphi.panelist import cards
 from delphi.panelist import feedback as fb
 from delphi.panelist import selectors as sel
 from delphi.panelist.forms import ConsentForm, ProfileForm, SuggestionForm, WithdrawForm
@@ -176,25 +178,29 @@ def round_resume(request, panelist, round_uuid):
     return redirect("panelist:page", round_uuid=rnd.uuid, page=page)
 
 
-def _parse_page_post(post, items: list[RoundItem]):
-    """The page's answers from a form post, keyed by item. Raises ValidationError for a field
-    that names no item on this page (a tampered form)."""
-    by_uuid = {str(view.item.uuid): view for view in items}
+FIELD = re.compile(r"^([vcr])(\d{1,4})$")
+FIELD_NAMES = {"v": "value", "c": "comment", "r": "change_reason"}
+
+
+def _parse_page_post(post, views):
+    """The page's answers from a form post, keyed by item. Fields are named by the statement's
+    position on the page (v3, c3, r3). Raises ValidationError for a field that names no
+    statement on this page (a tampered or stale form): nothing is saved then."""
     answers: dict[RoundItem, dict] = {}
-    posted: dict[str, dict] = {}
-    fields = {"v": "value", "c": "comment", "r": "change_reason"}
+    posted: dict[int, dict] = {}
     for key in post:
-        prefix, _sep, item_uuid = key.partition("-")
-        if prefix not in fields or not _sep:
+        match = FIELD.match(key)
+        if not match:
             continue
-        view = by_uuid.get(item_uuid)
-        if view is None:
+        kind, index = match.group(1), int(match.group(2))
+        if index >= len(views):
             raise ValidationError(
                 _("This form contained an answer to a statement that is not on this page.")
             )
+        view = views[index]
         given = answers.setdefault(view.item, {"existing": view.rating is not None})
-        given[fields[prefix]] = post.get(key, "")
-        posted.setdefault(item_uuid, {})[fields[prefix]] = post.get(key, "")
+        given[FIELD_NAMES[kind]] = post.get(key, "")
+        posted.setdefault(index, {})[FIELD_NAMES[kind]] = post.get(key, "")
     return answers, posted
 
 
@@ -260,25 +266,26 @@ def round_page(request, panelist, round_uuid, page):
             status = 400
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
             posted = locals().get("posted", {})
-            for view in current.items:
-                view.posted = posted.get(str(view.item.uuid), {})
+            for index, view in enumerate(current.items):
+                view.posted = posted.get(index, {})
                 view.errors = errors.get(str(view.item.uuid), [])
             page_errors = errors.get("", [])
         else:
             action = request.POST.get("action")
             # Resume where the panelist was going, not where they were.
             step = {"next": 1, "previous": -1}.get(action, 0)
-            svc.response_set_last_page(
-                response=response, page=min(max(page + step, 1), len(pages))
-            )
+            svc.response_set_last_page(response=response, page=min(max(page + step, 1), len(pages)))
             messages.success(request, _("Your answers on this page are saved."))
             return redirect(_page_target(rnd, pages, page, action))
     else:
         page_errors = []
         svc.response_set_last_page(response=response, page=page)
     feedback = fb.round_feedback(round=rnd, panelist=panelist, items=items, study=study)
-    for view in current.items:
+    strings = cards.Strings()
+    scale = _scale(study, rnd)
+    for index, view in enumerate(current.items):
         view.feedback = feedback.get(view.item.pk)
+        view.card = cards.card_html(view, index, scale=scale, writable=writable, s=strings)
     rated, total = sel.progress(pages)
     bands = fb.round_bands(rnd, study)
     return render(
@@ -293,7 +300,6 @@ def round_page(request, panelist, round_uuid, page):
             rated=rated,
             total=total,
             writable=writable,
-            scale=_scale(study, rnd),
             bands_json=json.dumps(bands),
             page_errors=page_errors,
             has_plain=any(v.plain_text for v in current.items),

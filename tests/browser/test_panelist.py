@@ -18,7 +18,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def rate(page, item, value):
-    page.locator(f"label[for='v-{item.uuid}-{value}']").click()
+    page.locator(f"#item-{item.uuid} label[for$='-{value}']").click()
+
+
+def choice(page, item, value):
+    return page.locator(f"#item-{item.uuid} input[value='{value}']")
+
+
+def comment(page, item):
+    return page.locator(f"#item-{item.uuid} textarea[name^='c']")
 
 
 def wait_saved(page, text="Saved"):
@@ -54,13 +62,13 @@ def test_panelist_rates_leaves_comes_back_and_submits(live_server, new_context, 
     wait_saved(page)
     expect(page.get_by_text("1 of 5 rated")).to_be_visible()
     # Keyboard: arrow keys move within the radio group and save the new value.
-    page.locator(f"#v-{items[1].uuid}-5").focus()
+    choice(page, items[1], 5).focus()
     page.keyboard.press("Space")
     page.keyboard.press("ArrowRight")
     wait_saved(page)
     page.get_by_text("Add a comment").first.click()
-    page.locator(f"#c-{items[0].uuid}").fill("Essential on night shifts")
-    page.locator(f"#c-{items[0].uuid}").blur()
+    comment(page, items[0]).fill("Essential on night shifts")
+    comment(page, items[0]).blur()
     wait_saved(page)
     context.close()  # the browser is gone; nothing was "submitted"
 
@@ -71,9 +79,9 @@ def test_panelist_rates_leaves_comes_back_and_submits(live_server, new_context, 
 
     page = new_context().new_page()
     page.goto(link)  # a new browser: the link again
-    expect(page.locator(f"#v-{items[0].uuid}-8")).to_be_checked()
-    expect(page.locator(f"#v-{items[1].uuid}-6")).to_be_checked()
-    expect(page.locator(f"#c-{items[0].uuid}")).to_have_value("Essential on night shifts")
+    expect(choice(page, items[0], 8)).to_be_checked()
+    expect(choice(page, items[1], 6)).to_be_checked()
+    expect(comment(page, items[0])).to_have_value("Essential on night shifts")
     expect(page.get_by_text("2 of 5 rated")).to_be_visible()
     rate(page, items[2], "unable")
     page.get_by_role("button", name="Save and continue").click()
@@ -118,7 +126,7 @@ def test_spanish_panelist_with_unanswered_items(live_server, new_context, axe_ch
 
     page = new_context().new_page()
     page.goto(link)
-    expect(page.locator(f"#v-{items[0].uuid}-3")).to_be_checked()
+    expect(choice(page, items[0], 3)).to_be_checked()
     expect(page.get_by_text(STATEMENT_ES)).to_be_visible()
     page.get_by_role("link", name="Revisar y enviar").click()
     expect(page.get_by_text("4 enunciados aún no tienen respuesta")).to_be_visible()
@@ -178,8 +186,8 @@ def test_round_two_shows_feedback_and_asks_why_on_a_band_change(
     other_band = 2 if previous >= 4 else 8
     rate(page, first, other_band)
     expect(reason).to_be_visible()
-    card.locator(f"#r-{first.uuid}").fill("The peers' comments convinced me")
-    card.locator(f"#r-{first.uuid}").blur()
+    card.locator("textarea[name^='r']").fill("The peers' comments convinced me")
+    card.locator("textarea[name^='r']").blur()
     wait_saved(page)
     rating = Rating.objects.get(item=first, response__panelist=panelist)
     assert (rating.value, rating.change_reason) == (other_band, "The peers' comments convinced me")

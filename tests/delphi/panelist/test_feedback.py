@@ -61,7 +61,7 @@ def test_round_two_shows_feedback(client, panelist, two_rounds):
     # The reason field is there for a band change; the script reveals it when one happens.
     assert 'data-prev-band="2"' in body
     item = rnd2.items.get()
-    assert f'name="r-{item.uuid}"' in body
+    assert f'data-item="{item.uuid}"' in body and 'name="r0"' in body
 
 
 def test_no_identity_in_feedback(client, panelist, two_rounds, study):
