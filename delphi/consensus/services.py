@@ -46,6 +46,8 @@ ENGINE_VERSION = "1"
 # A running run whose heartbeat is older than this is taken to be dead. A run beats between
 # stages; a full-size round computes in about a second, so two minutes is generous.
 STALE_AFTER = int(os.environ.get("CONSENSUS_RUN_STALE_SECONDS", "120"))
+# A queued run not picked up within this many seconds is taken to have lost its message.
+QUEUED_PATIENCE = int(os.environ.get("CONSENSUS_RUN_QUEUED_PATIENCE", "900"))
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 ITEM_FIELDS = (
@@ -157,6 +159,22 @@ def _scale(protocol: Protocol):
 # Starting and claiming runs
 
 
+def run_is_live(run: ConsensusRun) -> bool:
+    """Queued and plausibly still waiting for a worker, or running with a fresh heartbeat.
+
+    A queued run whose message was lost (the broker was flushed or replaced) would otherwise
+    block "run again" for ever; after ``QUEUED_PATIENCE`` it no longer counts.
+    """
+    now = timezone.now()
+    if run.status == ConsensusRun.Status.QUEUED:
+        return run.queued_at >= now - timedelta(seconds=QUEUED_PATIENCE)
+    if run.status == ConsensusRun.Status.RUNNING:
+        return run.heartbeat_at is not None and run.heartbeat_at >= now - timedelta(
+            seconds=STALE_AFTER
+        )
+    return False
+
+
 def consensus_run_start(*, round: Round, by=None) -> ConsensusRun:
     """Queue a consensus run for a closed round; the worker picks it up after commit.
 
@@ -165,14 +183,7 @@ def consensus_run_start(*, round: Round, by=None) -> ConsensusRun:
     """
     from delphi.consensus.tasks import consensus_run as consensus_run_task
 
-    active = (
-        ConsensusRun.objects.filter(round=round, status=ConsensusRun.Status.QUEUED)
-        | ConsensusRun.objects.filter(
-            round=round,
-            status=ConsensusRun.Status.RUNNING,
-            heartbeat_at__gte=timezone.now() - timedelta(seconds=STALE_AFTER),
-        )
-    ).first()
+    active = next((r for r in ConsensusRun.objects.filter(round=round) if run_is_live(r)), None)
     if active is not None:
         return active
     run = ConsensusRun.objects.create(round=round, stage="Waiting for the worker")

@@ -24,6 +24,7 @@ from delphi.consensus.services import (
     consensus_run_start,
     round_create_next,
     round_protocol,
+    run_is_live,
 )
 from delphi.models import ConsensusRun, GroupConcordance, ItemDecision, ItemResult, Round
 
@@ -198,7 +199,7 @@ def round_results(request, study, round):
         "is_researcher": is_researcher,
         "can_run": is_researcher
         and rnd.status in (Round.Status.CLOSED, Round.Status.ANALYSED)
-        and not (run is not None and run.status in ACTIVE),
+        and not (run is not None and run_is_live(run)),
         "can_start_next": is_researcher
         and rnd.status == Round.Status.ANALYSED
         and next_round is None,

@@ -474,3 +474,15 @@ def test_next_round_refuses_a_round_not_yet_analysed(study, closed_round):
     with pytest.raises(ValidationError, match="not been analysed"):
         services.round_create_next(round=closed_round, by=None)
     assert not Round.objects.filter(study=study, number=2).exists()
+
+
+def test_a_queued_run_whose_message_was_lost_does_not_block_a_new_one(
+    study, closed_round, django_capture_on_commit_callbacks
+):
+    lost = ConsensusRun.objects.create(round=closed_round)
+    ConsensusRun.objects.filter(pk=lost.pk).update(
+        queued_at=timezone.now() - timedelta(seconds=services.QUEUED_PATIENCE + 1)
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        fresh = services.consensus_run_start(round=closed_round, by=None)
+    assert fresh.pk != lost.pk and len(callbacks) == 1
