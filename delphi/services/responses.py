@@ -77,12 +77,19 @@ def response_for(*, panelist: Panelist, round: Round) -> Response:
 
 
 def rating_save(
-    *, panelist: Panelist, round: Round, item: RoundItem, study: Study, **fields
+    *,
+    panelist: Panelist,
+    round: Round,
+    item: RoundItem,
+    study: Study,
+    response: Response | None = None,
+    **fields,
 ) -> Rating:
     """Save one answer (any of value, comment, change_reason) as a draft: one upsert.
 
     ``value`` is a token as the page sends it ('7', 'unable', ''); fields not given are left
-    as they are, so autosaving a comment never clears a rating.
+    as they are, so autosaving a comment never clears a rating. ``response`` may be passed
+    when the caller already loaded it (it must be this panelist's response to this round).
     """
     check_can_answer(panelist=panelist, round=round)
     if item.round_id != round.pk:
@@ -100,7 +107,10 @@ def rating_save(
         update.append("change_reason")
     if len(update) == 1:
         raise ValidationError(_("Nothing to save."))
-    response = response_for(panelist=panelist, round=round)
+    if response is None:
+        response = response_for(panelist=panelist, round=round)
+    elif response.panelist_id != panelist.pk or response.round_id != round.pk:
+        raise ValueError("rating_save was given another panelist's or round's response")
     if response.excluded:
         raise ValidationError(_("You have withdrawn from this study, so answers are not saved."))
     row.response = response

@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from delphi.models import Round, RoundItem, RoundPrompt
+from delphi.models import Response, Round, RoundItem, RoundPrompt
 from delphi.panelist import cards
 from delphi.panelist import feedback as fb
 from delphi.panelist import selectors as sel
@@ -377,9 +378,15 @@ def autosave(request, panelist, round_uuid):
         return _json_error(_("This answer could not be read; please use Save and continue."), 400)
     if not isinstance(payload, dict):
         return _json_error(_("This answer could not be read; please use Save and continue."), 400)
+    # One query finds the item in the panelist's own round and, alongside, their response.
+    mine = Response.objects.filter(round=OuterRef("round_id"), panelist=panelist)
     item = (
         RoundItem.objects.select_related("round")
         .filter(uuid=item_uuid, round__uuid=round_uuid, round__study_id=panelist.study.pk)
+        .annotate(
+            response_id=Subquery(mine.values("pk")[:1]),
+            response_excluded=Subquery(mine.values("excluded")[:1]),
+        )
         .first()
     )
     if item is None:
@@ -388,8 +395,19 @@ def autosave(request, panelist, round_uuid):
     if any(not isinstance(v, str | int) or isinstance(v, bool) for v in fields.values()):
         return _json_error(_("This answer could not be read; please use Save and continue."), 400)
     try:
+        response = None
+        if item.response_id is not None:
+            response = Response(
+                pk=item.response_id, round=item.round, panelist=panelist,
+                excluded=item.response_excluded,
+            )  # fmt: skip
         svc.rating_save(
-            panelist=panelist, round=item.round, item=item, study=panelist.study, **fields
+            panelist=panelist,
+            round=item.round,
+            item=item,
+            study=panelist.study,
+            response=response,
+            **fields,
         )
     except svc.RoundClosed as exc:
         return _json_error(exc.messages[0], 409)

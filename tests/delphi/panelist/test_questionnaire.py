@@ -231,3 +231,12 @@ def test_plain_language_wording_on_request(panelist_client, rnd):
     )
     # Remembered for the next page view.
     assert "Talks in a calm, simple way." in panelist_client.get(url).content.decode()
+
+
+def test_autosave_is_four_queries(panelist_client, rnd, django_assert_num_queries):
+    """Session, panelist (with link and study), item (with round and response), upsert."""
+    item = items(rnd)[0]
+    autosave(panelist_client, rnd, item=str(item.uuid), value="5")  # creates the response
+    with django_assert_num_queries(4):
+        assert autosave(panelist_client, rnd, item=str(item.uuid), value="6").status_code == 200
+    assert Rating.objects.get().value == 6
