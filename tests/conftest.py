@@ -14,6 +14,12 @@ def require_service(reason: str):
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 costs ~0.3 s a user; tests create many users and never need the real work factor.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def researcher(db):
     return f.make_user("rita-researcher")
