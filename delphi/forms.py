@@ -5,16 +5,10 @@ import re
 from django import forms
 from django.contrib.auth import get_user_model
 
+from delphi.consensus.definitions import PRESETS as STATS_PRESETS
 from delphi.models import Membership, Round, Study
-from delphi.services.protocol import MEASURES, OPS, PRESETS, SCOPES
+from delphi.services.protocol import MEASURES, OPS, SCOPES
 
-PRESET_LABELS = {
-    "comet": "COMET: in when ≥70% rate 7-9 and ≤15% rate 1-3",
-    "ram": "RAND/UCLA (RAM): median band, without disagreement (IPRAS)",
-    "iqr": "Interquartile range: IQR ≤ 1 (or ≤ 2 on a 1-9 scale)",
-    "percent": "Percentage agreement: at least the threshold in the top band",
-    "custom": "Custom criteria (below)",
-}
 SCOPE_LABELS = {
     "all": "The whole panel",
     "every_group": "Every stakeholder group separately",
@@ -25,13 +19,9 @@ CRITERION = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 
 
 def _preset_choices():
-    try:
-        from delphi.consensus.definitions import PRESETS as STATS_PRESETS
-    except ImportError:
-        return [(p, PRESET_LABELS[p]) for p in PRESETS]
     choices = [(name, info["label"]) for name, info in STATS_PRESETS.items()]
     if "custom" not in STATS_PRESETS:
-        choices.append(("custom", PRESET_LABELS["custom"]))
+        choices.append(("custom", "Custom criteria (below)"))
     return choices
 
 
@@ -135,11 +125,11 @@ class ProtocolForm(forms.Form):
     anchor_high = forms.CharField(label="Label of the high band", max_length=80, required=False)
     preset = forms.ChoiceField(label="Consensus definition", choices=())
     threshold = forms.IntegerField(
-        min_value=50,
+        min_value=51,
         max_value=100,
         required=False,
         label="Threshold (%)",
-        help_text="For percentage agreement: the share of ratings in the top band.",
+        help_text="For percentage agreement: the share of ratings in the top band (51-100).",
     )
     scope = forms.ChoiceField(
         label="Consensus must hold in", choices=[(s, SCOPE_LABELS[s]) for s in SCOPES]
@@ -325,13 +315,19 @@ class SuggestionDecisionForm(forms.Form):
     ]
     action = forms.ChoiceField(choices=ACTIONS, widget=forms.RadioSelect)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-    code = forms.CharField(max_length=20, required=False, label="New statement's code")
-    domain = forms.ModelChoiceField(queryset=None, required=False)
+    code = forms.CharField(
+        max_length=20, required=False, label="New statement's code", help_text="To adopt."
+    )
+    domain = forms.ModelChoiceField(queryset=None, required=False, help_text="To adopt.")
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, label="New statement's wording"
     )
     statement = forms.ModelChoiceField(
-        queryset=None, required=False, label="Merge into", empty_label="Choose a statement"
+        queryset=None,
+        required=False,
+        label="Merge into",
+        empty_label="Choose a statement",
+        help_text="To merge.",
     )
 
     def __init__(self, *args, framework, **kwargs):

@@ -1,9 +1,12 @@
 """Checks on a study protocol (scale, bands, anchors, consensus definition) before it is saved.
 
-The consensus definition itself is checked by the STATS module
-(`delphi.consensus.definitions.validate_definition`); this module checks the scale around it and
-turns everything into field errors a form can show.
+The consensus definition itself is checked by the statistics module
+(`delphi.consensus.definitions.validate_definition`, the same rules the computation applies);
+this module checks the scale around it and turns everything into field errors a form can show.
 """
+
+from delphi.consensus.definitions import validate_definition
+from delphi.consensus.stats import Scale
 
 PRESETS = ("comet", "ram", "iqr", "percent", "custom")
 SCOPES = ("all", "every_group", "balanced")
@@ -11,37 +14,7 @@ MEASURES = ("pct_high", "pct_low", "pct_mid", "median", "iqr", "disagreement_ipr
 OPS = (">=", ">", "<=", "<", "==", "!=")
 
 
-def _shape_errors(definition) -> list[str]:
-    """A fallback used only while the STATS module is absent."""
-    if not isinstance(definition, dict):
-        return ["The consensus definition must be an object."]
-    errors = []
-    if definition.get("preset") not in PRESETS:
-        errors.append(f"Choose a preset: {', '.join(PRESETS)}.")
-    if definition.get("scope", "all") not in SCOPES:
-        errors.append(f"Choose a scope: {', '.join(SCOPES)}.")
-    if definition.get("preset") == "percent":
-        threshold = definition.get("threshold")
-        if not isinstance(threshold, int | float) or not 50 <= threshold <= 100:
-            errors.append("The percentage threshold must be a number from 50 to 100.")
-    if definition.get("preset") == "custom":
-        if not definition.get("in"):
-            errors.append("A custom definition needs at least one 'consensus in' criterion.")
-        for side in ("in", "out"):
-            for c in definition.get(side) or []:
-                if not isinstance(c, dict) or c.get("measure") not in MEASURES:
-                    errors.append(f"Unknown measure in {c!r}.")
-                elif c.get("op") not in OPS:
-                    errors.append(f"Unknown comparison in {c!r}.")
-    return errors
-
-
 def definition_errors(definition, scale_min: int, scale_max: int, bands) -> list[str]:
-    try:
-        from delphi.consensus.definitions import validate_definition
-        from delphi.consensus.stats import Scale
-    except ImportError:
-        return _shape_errors(definition)
     try:
         scale = Scale(
             min=scale_min, max=scale_max, bands=tuple(tuple(int(v) for v in b) for b in bands)

@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 
 from delphi import selectors
 from delphi.access import get_study_for_user
+from delphi.consensus.definitions import PRESETS, describe_definition
+from delphi.consensus.stats import Scale
 from delphi.forms import (
-    PRESET_LABELS,
-    SCOPE_LABELS,
     MemberForm,
     MemberRemoveForm,
     ProtocolForm,
@@ -26,13 +26,16 @@ from delphi.services.studies import (
 )
 
 
-def describe(definition: dict) -> str:
+def describe(study: Study) -> str:
     try:
-        from delphi.consensus.definitions import describe_definition
-    except ImportError:
-        label = PRESET_LABELS.get(definition.get("preset"), definition.get("preset"))
-        return f"{label}; scope: {SCOPE_LABELS.get(definition.get('scope', 'all'))}."
-    return describe_definition(definition)
+        scale = Scale(
+            min=study.scale_min,
+            max=study.scale_max,
+            bands=tuple(tuple(b) for b in study.bands),
+        )
+    except (TypeError, ValueError):
+        scale = None
+    return describe_definition(study.consensus_definition, scale)
 
 
 @login_required
@@ -64,7 +67,7 @@ def study_detail(request, study):
     context.update(
         study=study,
         can_edit=study.user_role == Membership.Role.RESEARCHER,
-        definition_text=describe(study.consensus_definition),
+        definition_text=describe(study),
         groups=list(selectors.groups_with_sizes(study.panel)),
     )
     return render(request, "delphi/study_detail.html", context)
@@ -124,8 +127,9 @@ def study_protocol(request, study):
             "study": study,
             "form": form,
             "can_edit": can_edit,
-            "definition_text": describe(study.consensus_definition),
+            "definition_text": describe(study),
             "locked_fields": Study.LOCKED_FIELDS,
+            "presets": PRESETS,
         },
     )
 
