@@ -71,17 +71,17 @@ def _analysed_responses(round: Round):
 def _empty_frame() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "panelist": pd.Series(dtype="category"),
-            "group": pd.Series(dtype="category"),
-            "item": pd.Series(dtype="category"),
+            "panelist": pd.Series(dtype=object),
+            "group": pd.Series(dtype=object),
+            "item": pd.Series(dtype=object),
             "value": pd.Series(dtype=float),
         }
     )
 
 
 RAW_NAMES = ["panelist", "group", "item_id", "value"]
-# Panelist and group repeat thousands of times: categoricals parse faster and take a tenth of
-# the memory of Python strings; their values are still the strings.
+# Panelist and group repeat thousands of times: parsed as categoricals, each distinct string
+# is one Python object instead of one per row.
 RAW_DTYPES = {"panelist": "category", "group": "category", "item_id": np.int64, "value": float}
 
 
@@ -121,11 +121,21 @@ def _load_raw(round: Round) -> pd.DataFrame:
     return frame.astype(RAW_DTYPES)
 
 
+def _strings(column: pd.Series) -> np.ndarray:
+    """A categorical column as an object array of str that shares one object per category.
+
+    Plain ``astype(object)`` would do the same; indexing the categories by the codes is the
+    fast way, and consumers that call ``astype(str)`` on it then copy pointers, not strings.
+    """
+    categories = column.cat.categories.to_numpy(dtype=object)
+    return categories[column.cat.codes.to_numpy()]
+
+
 def round_ratings_frame(*, round: Round, keys: dict[int, str] | None = None) -> pd.DataFrame:
     """The long table ``panelist, group, item, value`` of one round's submitted ratings.
 
-    ``panelist``, ``group`` and ``item`` are categoricals of strings; ``value`` is a float,
-    and "unable to rate" is NaN. ``item`` is the stable key of ``round_item_keys``. Pass
+    ``panelist``, ``group`` and ``item`` are str (object) columns; ``value`` is a float, and
+    "unable to rate" is NaN. ``item`` is the stable key of ``round_item_keys``. Pass
     ``keys`` when the caller already has them.
     """
     keys = round_item_keys(round=round) if keys is None else keys
@@ -140,11 +150,12 @@ def round_ratings_frame(*, round: Round, keys: dict[int, str] | None = None) -> 
     codes = np.searchsorted(ids, item_ids).clip(0, len(ids) - 1)
     # A rating of an item that is not this round's (impossible through the app) is dropped.
     known = ids[codes] == item_ids
+    item_names = np.array([keys[i] for i in ids], dtype=object)
     frame = pd.DataFrame(
         {
-            "panelist": raw["panelist"],
-            "group": group,
-            "item": pd.Categorical.from_codes(codes, categories=[keys[i] for i in ids]),
+            "panelist": _strings(raw["panelist"]),
+            "group": _strings(group),
+            "item": item_names[codes],
             "value": raw["value"],
         }
     )
