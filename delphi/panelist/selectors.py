@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from delphi.models import PromptAnswer, Rating, Response, Round, RoundItem, RoundPrompt
-from panels.models import Panelist
+from delphi.models import PromptAnswer, Rating, Response, Round, RoundItem, RoundPrompt, Study
+from panels.models import Invitation, Panelist
 
 
 def text_in(obj, name: str, lang: str) -> str:
@@ -208,3 +208,92 @@ def panelist_suggestions(*, response: Response | None):
 
 def unanswered(pages: list[Page]) -> list[tuple[Page, ItemView]]:
     return [(page, v) for page in pages for v in page.items if not v.answered]
+
+
+@dataclass
+class AutosaveTarget:
+    panelist: Panelist
+    study: Study
+    round: Round
+    item: RoundItem
+    response: Response | None
+
+
+def autosave_target(*, invitation_id, panelist_id, round_uuid, item_uuid) -> AutosaveTarget | None:
+    """One indexed query: the item, in a round of the study of the panelist whose live link
+    the session holds, with the round's state, the study's scale and the panelist's response.
+    None when any of it does not hold (another study's round, an item not in the round, a
+    revoked or expired link). Plain values, no model loading: this is the autosave hot path."""
+    link = Invitation.objects.filter(
+        pk=invitation_id,
+        panelist_id=panelist_id,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+    panelist = Panelist.objects.filter(pk=panelist_id)
+    mine = Response.objects.filter(round_id=OuterRef("round_id"), panelist_id=panelist_id)
+    row = (
+        RoundItem.objects.filter(
+            uuid=item_uuid,
+            round__uuid=round_uuid,
+            round__study__panel_id=Subquery(panelist.values("panel_id")[:1]),
+        )
+        .filter(Exists(link))
+        .annotate(
+            panelist_status=Subquery(panelist.values("status")[:1]),
+            panelist_language=Subquery(panelist.values("language")[:1]),
+            response_id=Subquery(mine.values("pk")[:1]),
+            response_excluded=Subquery(mine.values("excluded")[:1]),
+        )
+        .order_by()
+        .values(
+            "pk",
+            "round_id",
+            "round__status",
+            "round__closes_at",
+            "round__study_id",
+            "round__study__scale_min",
+            "round__study__scale_max",
+            "panelist_status",
+            "panelist_language",
+            "response_id",
+            "response_excluded",
+        )[:1]
+    )
+    rows = list(row)
+    if not rows:
+        return None
+    r = rows[0]
+    study = Study(
+        pk=r["round__study_id"],
+        scale_min=r["round__study__scale_min"],
+        scale_max=r["round__study__scale_max"],
+    )
+    rnd = Round(
+        pk=r["round_id"], study=study, status=r["round__status"], closes_at=r["round__closes_at"]
+    )
+    target_panelist = Panelist(
+        pk=panelist_id, status=r["panelist_status"], language=r["panelist_language"]
+    )
+    response = None
+    if r["response_id"] is not None:
+        response = Response(
+            pk=r["response_id"], round_id=rnd.pk, panelist_id=panelist_id,
+            excluded=r["response_excluded"],
+        )  # fmt: skip
+    return AutosaveTarget(
+        panelist=target_panelist,
+        study=study,
+        round=rnd,
+        item=RoundItem(pk=r["pk"], round_id=rnd.pk),
+        response=response,
+    )
+
+
+def session_link_alive(*, invitation_id, panelist_id) -> bool:
+    return Invitation.objects.filter(
+        pk=invitation_id,
+        panelist_id=panelist_id,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).exists()

@@ -12,21 +12,26 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from delphi.models import Response, Round, RoundItem, RoundPrompt
+from delphi.models import Round, RoundItem, RoundPrompt
 from delphi.panelist import cards
 from delphi.panelist import feedback as fb
 from delphi.panelist import selectors as sel
 from delphi.panelist.forms import ConsentForm, ProfileForm, SuggestionForm, WithdrawForm
-from delphi.panelist.session import link_problem, panelist_required, session_start
+from delphi.panelist.session import (
+    SESSION_INVITATION,
+    SESSION_PANELIST,
+    link_problem,
+    panelist_required,
+    session_start,
+)
 from delphi.services import invitations as inv
 from delphi.services import responses as svc
 from panels.models import Invitation, Panelist
@@ -368,45 +373,44 @@ def _json_error(message, status):
 
 
 @require_POST
-@panelist_required
-def autosave(request, panelist, round_uuid):
-    """Save one answer from the page's script: one item lookup, one response, one upsert."""
+def autosave(request, round_uuid):
+    """Save one answer from the page's script.
+
+    The hot path of the whole site (every tap on a phone), so it is built to the floor: after
+    Django's session read, one indexed SELECT checks the link, the panelist, the round and the
+    item and brings the response along; then one upsert. It resolves the panelist from the
+    session like every panelist view, with the same checks as ``panelist_required``.
+    """
+    invitation_id = request.session.get(SESSION_INVITATION)
+    panelist_id = request.session.get(SESSION_PANELIST)
+    if not invitation_id or not panelist_id:
+        return _json_error(_("Your session has ended: open your study link again."), 403)
     try:
         payload = json.loads(request.body or b"{}")
         item_uuid = uuid.UUID(str(payload.get("item", "")))
     except (ValueError, TypeError, AttributeError):
         return _json_error(_("This answer could not be read; please use Save and continue."), 400)
-    if not isinstance(payload, dict):
-        return _json_error(_("This answer could not be read; please use Save and continue."), 400)
-    # One query finds the item in the panelist's own round and, alongside, their response.
-    mine = Response.objects.filter(round=OuterRef("round_id"), panelist=panelist)
-    item = (
-        RoundItem.objects.select_related("round")
-        .filter(uuid=item_uuid, round__uuid=round_uuid, round__study_id=panelist.study.pk)
-        .annotate(
-            response_id=Subquery(mine.values("pk")[:1]),
-            response_excluded=Subquery(mine.values("excluded")[:1]),
-        )
-        .first()
+    target = sel.autosave_target(
+        invitation_id=invitation_id,
+        panelist_id=panelist_id,
+        round_uuid=round_uuid,
+        item_uuid=item_uuid,
     )
-    if item is None:
+    if target is None:
+        if not sel.session_link_alive(invitation_id=invitation_id, panelist_id=panelist_id):
+            return _json_error(_("Your session has ended: open your study link again."), 403)
         return _json_error(_("This statement is not part of this round."), 404)
+    translation.activate(target.panelist.language or "en")
     fields = {k: payload[k] for k in ("value", "comment", "change_reason") if k in payload}
     if any(not isinstance(v, str | int) or isinstance(v, bool) for v in fields.values()):
         return _json_error(_("This answer could not be read; please use Save and continue."), 400)
     try:
-        response = None
-        if item.response_id is not None:
-            response = Response(
-                pk=item.response_id, round=item.round, panelist=panelist,
-                excluded=item.response_excluded,
-            )  # fmt: skip
         svc.rating_save(
-            panelist=panelist,
-            round=item.round,
-            item=item,
-            study=panelist.study,
-            response=response,
+            panelist=target.panelist,
+            round=target.round,
+            item=target.item,
+            study=target.study,
+            response=target.response,
             **fields,
         )
     except svc.RoundClosed as exc:

@@ -233,10 +233,11 @@ def test_plain_language_wording_on_request(panelist_client, rnd):
     assert "Talks in a calm, simple way." in panelist_client.get(url).content.decode()
 
 
-def test_autosave_is_four_queries(panelist_client, rnd, django_assert_num_queries):
-    """Session, panelist (with link and study), item (with round and response), upsert."""
+def test_autosave_is_one_select_and_one_upsert(panelist_client, rnd, django_assert_num_queries):
+    """After Django's session read: one SELECT (link, panelist, round, item, response), one
+    INSERT ... ON CONFLICT."""
     item = items(rnd)[0]
     autosave(panelist_client, rnd, item=str(item.uuid), value="5")  # creates the response
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         assert autosave(panelist_client, rnd, item=str(item.uuid), value="6").status_code == 200
     assert Rating.objects.get().value == 6
