@@ -88,9 +88,9 @@ PRESETS: dict[str, dict[str, str]] = {
 DEFAULT_THRESHOLD = 75
 RAM_BANDS = ((1, 3), (7, 9))
 SCOPES = {
-    "all": "all panelists together",
+    "all": "applied to all panelists together",
     "every_group": "required in every stakeholder group",
-    "balanced": "on the balanced aggregate (each stakeholder group weighted equally)",
+    "balanced": "applied to the balanced aggregate (each stakeholder group weighted equally)",
 }
 PCT_MEASURES = ("pct_high", "pct_low", "pct_mid")
 MEASURES = (*PCT_MEASURES, "median", "iqr", "disagreement_ipras")
@@ -274,9 +274,7 @@ def validate_definition(d, scale=None) -> list[str]:
 
 def _band_text(scale, which: int) -> str:
     if scale is None:
-        return ("the bottom band (1-3 on a 1-9 scale)", "", "the top band (7-9 on a 1-9 scale)")[
-            which
-        ]
+        return ("in the bottom band", "in the middle band", "in the top band")[which]
     a, b = scale.bands[which]
     return f"{a}-{b}" if a != b else f"{a}"
 
@@ -287,8 +285,7 @@ def _describe_criterion(c: dict, scale) -> str:
         return "no RAND/UCLA disagreement" if (op == "==") != bool(v) else "RAND/UCLA disagreement"
     if m in PCT_MEASURES:
         band = {"pct_low": 0, "pct_mid": 1, "pct_high": 2}[m]
-        where = _band_text(scale, band) if scale is not None else MEASURE_LABELS[m][12:]
-        return f"{OP_WORDS[op]} {v:g} % rate the item {where}"
+        return f"{OP_WORDS[op]} {v:g} % rate the item {_band_text(scale, band)}"
     return f"the {MEASURE_LABELS[m]} is {OP_WORDS[op]} {v:g}"
 
 
@@ -305,9 +302,9 @@ def describe_definition(d: dict, scale=None) -> str:
         )
     elif preset == "ram":
         text = (
-            f"RAND/UCLA: consensus in when the item is appropriate (median {top} without "
-            f"disagreement, IPR <= IPRAS); consensus out when it is inappropriate (median "
-            f"{bottom} without disagreement)"
+            "RAND/UCLA: consensus in when the item is appropriate (median 7-9 without "
+            "disagreement, IPR <= IPRAS); consensus out when it is inappropriate (median "
+            "1-3 without disagreement)"
         )
     elif preset == "iqr":
         text = (
