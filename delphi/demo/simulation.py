@@ -166,6 +166,117 @@ COMMENTS = {
     ("LIV", "low"): [
         "Valuable, but it can't replace training and supervision.",
     ],
+    # Statement-specific comments, above all for the statements that split the panel: they are
+    # what panelists read beside the round-1 distribution in round 2.
+    ("ENG-5", "high"): [
+        "Using a child to interpret for a parent in crisis is harmful for both of them.",
+        "In our county a third of calls involve someone whose first language isn't English.",
+    ],
+    ("ENG-5", "low"): [
+        "A telephone interpreter at 2 a.m. is often not realistic; family may be all there is.",
+        "Good practice, but it describes a service the system must provide, not a skill.",
+    ],
+    ("SYM-5", "high"): [
+        "Autistic people are badly over-represented in use-of-force incidents.",
+    ],
+    ("SYM-5", "low"): [
+        "Specialist knowledge; a general responder should know when to call someone who has it.",
+    ],
+    ("COM-5", "high"): [
+        "Scenario 3 is exactly this: all you have is a voice through a door.",
+    ],
+    ("COM-5", "low"): [
+        "Barricade negotiation is a specialist police role, not a core responder skill.",
+        "Rare in our call volume; train it for a few, not for everyone.",
+    ],
+    ("EMP-4", "high"): [
+        "Turnover is our biggest problem. Staff who are not supported leave within a year.",
+    ],
+    ("EMP-4", "low"): [
+        "That is the employer's duty, not a competency of the responder.",
+    ],
+    ("EMP-5", "high"): [
+        "Bias is part of why communities of color fear crisis calls; it has to be named.",
+    ],
+    ("EMP-5", "low"): [
+        "Everyone agrees with this, but how would you assess it for certification?",
+    ],
+    ("FAM-2", "high"): [
+        "Families often made the call and then get shut out. That is when they need us most.",
+    ],
+    ("FAM-2", "low"): [
+        "The person in crisis comes first; supporting relatives can wait for follow-up.",
+    ],
+    ("FAM-6", "high"): [
+        "No one told us family support groups existed until years later.",
+    ],
+    ("FAM-6", "low"): [
+        "Nice to have, but the crisis team's time is for the person in crisis.",
+    ],
+    ("RSK-5", "high"): [
+        "Least restrictive is the whole point of a non-police response.",
+    ],
+    ("RES-4", "high"): [
+        "The days right after a crisis carry the highest risk; follow-up saves lives.",
+    ],
+    ("RES-4", "low"): [
+        "Follow-up matters, but it is usually another team's job.",
+    ],
+    ("RES-5", "high"): [
+        "Half the crises I see start with an eviction notice or a missed prescription.",
+    ],
+    ("RES-5", "low"): [
+        "We cannot become a taxi and food bank; link people to the services that do this.",
+    ],
+    ("SAF-2", "high"): [
+        "Clear criteria protect the responder and the person: fewer calls for police, not more.",
+    ],
+    ("SAF-2", "low"): [
+        "Calling police should be the rare exception; criteria tend to widen over time.",
+    ],
+    ("SAF-3", "high"): [
+        "On a barricade call both teams are there; roles must be agreed before, not on scene.",
+    ],
+    ("SAF-3", "low"): [
+        "Joint calls blur the line the community asked us to draw.",
+        "People who fear police will not talk to us if we arrive together.",
+    ],
+    ("SAF-5", "high"): [
+        "Debriefs are where the protocols actually get fixed.",
+    ],
+    ("SAF-5", "low"): [
+        "Useful for managers, not a core skill of the individual responder.",
+    ],
+    ("TRI-3", "high"): [
+        "A calm voice on the phone in the first minutes can keep everyone safe until help comes.",
+    ],
+    ("TRI-3", "low"): [
+        "Call-takers have other calls holding; they can't stay on the line that long.",
+    ],
+    ("TRI-4", "high"): [
+        "Many of our calls could be resolved by 988 without sending anyone.",
+    ],
+    ("TRI-4", "low"): [
+        "Transfer protocols are still being worked out here; hard to call it a core skill yet.",
+    ],
+    ("LIV-2", "high"): [
+        "Sharing too much can make the moment about you; knowing when is the real skill.",
+    ],
+    ("LIV-2", "low"): [
+        "Only relevant for peers; clinicians are trained not to self-disclose.",
+    ],
+    ("LIV-3", "high"): [
+        "Knowing the neighbourhood is why community responders get through when others don't.",
+    ],
+    ("LIV-3", "low"): [
+        "Responders cover whole counties; nobody can know every community.",
+    ],
+    ("LIV-5", "high"): [
+        "Teams fall apart when the peer is treated as the junior member.",
+    ],
+    ("LIV-5", "low"): [
+        "Equal respect, yes, but someone must hold clinical responsibility.",
+    ],
     ("LIV-6", "high"): [
         "Without clinical training, who carries the liability for a risk assessment?",
     ],
@@ -225,6 +336,12 @@ COMMENTS_ES = {
         "No estoy seguro de que se pueda enseñar en una capacitación.",
     ],
 }
+UNABLE_COMMENTS = [
+    "Outside my experience; I can't judge this one.",
+    "Not my area of work.",
+    "I would defer to the people who do this every day.",
+]
+UNABLE_COMMENTS_ES = ["Fuera de mi experiencia.", "No es mi área de trabajo."]
 COMMENT_P_NEAR = 0.03
 COMMENT_P_FAR = 0.35  # when the rating is 2.5 points or more from the statement's importance
 
@@ -282,12 +399,13 @@ def simulate_panel(statements: list[DemoStatement], *, seed: int = SEED) -> list
                     withdrawn=key in WITHDRAWN_KEYS,
                 )
             )
+    used: set = set()
     for p in panelists:
-        p.ratings = _simulate_ratings(p, statements, rng)
+        p.ratings = _simulate_ratings(p, statements, rng, used)
     return panelists
 
 
-def _simulate_ratings(p: SimPanelist, statements: list[DemoStatement], rng) -> list:
+def _simulate_ratings(p: SimPanelist, statements: list[DemoStatement], rng, used: set) -> list:
     if p.outcome == "not_started":
         return []
     leniency = rng.normal(0.0, LENIENCY_SD)
@@ -303,30 +421,33 @@ def _simulate_ratings(p: SimPanelist, statements: list[DemoStatement], rng) -> l
         )
         unable_p = UNABLE_DOMAIN.get((p.group, s.domain), UNABLE_BASE) * unable_factor
         if rng.random() < unable_p:
-            ratings.append((s.code, None, _comment(p, s, None, rng)))
+            ratings.append((s.code, None, _comment(p, s, None, rng, used)))
             continue
         latent = s.importance + shift + leniency + rng.normal(0.0, NOISE_SD)
         value = int(min(9, max(1, round(latent))))
-        ratings.append((s.code, value, _comment(p, s, value, rng)))
+        ratings.append((s.code, value, _comment(p, s, value, rng, used)))
     return ratings
 
 
-def _comment(p: SimPanelist, s: DemoStatement, value, rng) -> str:
+def _comment(p: SimPanelist, s: DemoStatement, value, rng, used: set) -> str:
     if value is None:
         # Saying why they could not rate is the most common comment on "unable to rate".
-        if rng.random() < 0.3:
-            return (
-                "Fuera de mi experiencia."
-                if p.language == "es"
-                else "Outside my experience; I can't judge this one."
-            )
-        return ""
-    far = abs(value - s.importance) >= 2.5
-    if rng.random() >= (COMMENT_P_FAR if far else COMMENT_P_NEAR):
-        return ""
-    direction = "high" if value >= s.importance else "low"
-    if p.language == "es":
-        pool = COMMENTS_ES[direction]
+        if rng.random() >= 0.3:
+            return ""
+        pool = UNABLE_COMMENTS_ES if p.language == "es" else UNABLE_COMMENTS
     else:
-        pool = COMMENTS.get((s.code, direction)) or COMMENTS.get((s.domain, direction)) or []
-    return str(pool[int(rng.integers(len(pool)))]) if pool else ""
+        far = abs(value - s.importance) >= 2.5
+        if rng.random() >= (COMMENT_P_FAR if far else COMMENT_P_NEAR):
+            return ""
+        direction = "high" if value >= s.importance else "low"
+        if p.language == "es":
+            pool = COMMENTS_ES[direction]
+        else:
+            pool = COMMENTS.get((s.code, direction)) or COMMENTS.get((s.domain, direction)) or []
+    # The same words twice under one statement would give the simulation away.
+    fresh = [c for c in pool if (s.code, c) not in used]
+    if not fresh:
+        return ""
+    comment = str(fresh[int(rng.integers(len(fresh)))])
+    used.add((s.code, comment))
+    return comment

@@ -1,5 +1,6 @@
 """`load_demo`: the crisis-responder demo study, built through the real services."""
 
+import io
 import time
 from collections import Counter
 
@@ -235,3 +236,16 @@ def test_statement_codes_are_unique_and_domains_known():
     codes = [s.code for s in STATEMENTS]
     assert len(codes) == len(set(codes))
     assert {s.domain for s in STATEMENTS} == {d[0] for d in content.DOMAINS}
+
+
+def test_command_reports_what_it_did(db):
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    assert "Loaded the demo study" in out.getvalue()
+    assert "researcher / delphi-demo" in out.getvalue()
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    assert "already loaded, left as it is" in out.getvalue()
+    out = io.StringIO()
+    call_command("load_demo", "--reset", stdout=out, verbosity=0)
+    assert out.getvalue() == ""

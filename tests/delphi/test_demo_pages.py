@@ -1,5 +1,7 @@
 """The demo study gives every page something real to show, labelled as demo data."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -14,6 +16,17 @@ BANNER = "Demo study: the panelists and their ratings are simulated"
 @pytest.fixture(autouse=True)
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def eager():
+    # `make run` has no broker, so invitations go out in-process; do the same in both CI modes.
+    from delphi.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 @pytest.fixture
@@ -89,3 +102,37 @@ def test_results_csv_has_a_row_per_item_and_group(client, demo):
     body = b"".join(response.streaming_content) if response.streaming else response.content
     lines = body.decode().strip().splitlines()
     assert len(lines) - 1 >= r1.items.count()
+
+
+def test_a_newcomer_can_open_round2_and_answer_it_as_a_simulated_panelist(
+    client, demo, eager, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The path docs/demo.md suggests: open round 2, send the invitations, follow a link."""
+    from delphi.services.invitations import invitations_send
+    from delphi.services.rounds import round_open
+    from panels.models import Contact
+
+    researcher = get_user_model().objects.get(username="researcher")
+    r2 = demo.rounds.get(number=2)
+    round_open(round=r2, by=researcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        invitations_send(round=r2, by=researcher)
+    active = demo.panel.panelists.filter(status="active").count()
+    assert len(mailoutbox) == active
+
+    # Someone who answered round 1 sees their own rating and the panel's, by group.
+    answered = Contact.objects.filter(
+        panelist__responses__round__number=1,
+        panelist__responses__status="submitted",
+        panelist__status="active",
+        panelist__language="en",
+    ).values_list("email", flat=True)
+    mail = next(m for m in mailoutbox if m.to == [answered[0]])
+    link = re.search(r"https?://\S+/p/\S+", mail.body).group(0)
+    response = client.get(link, follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert BANNER in html
+    first = r2.items.select_related("statement").first().statement
+    assert first.text in html
+    assert "Peer-support specialists" in html  # the per-group feedback from round 1

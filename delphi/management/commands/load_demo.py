@@ -35,21 +35,26 @@ class Command(BaseCommand):
             help="Remove the demo study (and only it) and build it again.",
         )
 
-    def handle(self, *args, if_empty=False, reset=False, **options):
+    def say(self, message: str) -> None:
+        if self.verbosity >= 1:
+            self.stdout.write(message)
+
+    def handle(self, *args, if_empty=False, reset=False, verbosity=1, **options):
+        self.verbosity = verbosity
         if if_empty and reset:
             raise CommandError("Choose --if-empty or --reset, not both.")
         if if_empty and Study.objects.exists():
             demo_accounts_ensure()
             demo = demo_study_get()
             if demo is not None:
-                self.stdout.write(f"Demo study already loaded: {demo.title} ({demo.uuid}).")
+                self.say(f"Demo study already loaded: {demo.title} ({demo.uuid}).")
             else:
-                self.stdout.write("The database already has studies; the demo was not loaded.")
+                self.say("The database already has studies; the demo was not loaded.")
             return
         result = demo_load(reset=reset)
         study = result.study
         if not result.created:
-            self.stdout.write(
+            self.say(
                 f"Demo study already loaded, left as it is: {study.title} ({study.uuid}). "
                 "Use --reset to rebuild it."
             )
@@ -58,10 +63,10 @@ class Command(BaseCommand):
         rounds = ", ".join(
             f"round {n} {status} ({items} items)" for n, status, items in s["rounds"]
         )
-        self.stdout.write(
+        self.say(
             self.style.SUCCESS(f"Loaded the demo study in {result.seconds:.1f} s: {study.title}")
         )
-        self.stdout.write(
+        self.say(
             f"  {s['groups']} stakeholder groups, {s['domains']} domains, {s['statements']} "
             f"statements, {s['scenarios']} scenarios, {s['panelists']} simulated panelists\n"
             f"  {rounds}\n"
@@ -69,4 +74,4 @@ class Command(BaseCommand):
             f"{s['item_results']} item results"
         )
         logins = ", ".join(f"{u} / {p}" for u, p, _ in DEMO_ACCOUNTS)
-        self.stdout.write(f"  Sign in with {logins}")
+        self.say(f"  Sign in with {logins}")
