@@ -18,9 +18,8 @@ from django.views.decorators.http import require_POST
 
 from delphi.access import get_study_for_user
 from delphi.consensus import selectors
+from delphi.consensus.rows import ITEM_FIELDS, STABILITY_FIELDS
 from delphi.consensus.services import (
-    ITEM_FIELDS,
-    STABILITY_FIELDS,
     consensus_run_start,
     round_create_next,
     round_protocol,
