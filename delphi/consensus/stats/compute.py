@@ -408,7 +408,6 @@ def compute_round(
 
     # Final layout: item-major, groups..., all, balanced.
     width = per_item + 1
-    total = n_items * width
     stat_pos = (np.arange(n_items)[:, None] * width + np.arange(per_item)[None, :]).ravel()
     bal_pos = np.arange(n_items) * width + per_item
     order = np.argsort(np.concatenate([stat_pos, bal_pos]), kind="stable")
@@ -428,10 +427,9 @@ def compute_round(
             columns[name] = np.concatenate([desc[name], np.full(n_items, np.nan)])[order]
     exact = _concat_exact([desc["_exact"], bal["_exact"]], order)
     columns["verdict"] = defs.row_verdicts(exact, definition, scale)
-    columns["hist"] = [*desc["hist"], *([[]] * n_items)]
-    columns["hist"] = [columns["hist"][i] for i in order]
+    hists = [*desc["hist"], *([] for _ in range(n_items))]
+    columns["hist"] = [hists[i] for i in order]
     items = pd.DataFrame(columns, columns=ITEM_COLUMNS)
-    assert len(items) == total
 
     n_rows = columns["n"]
     real_g = g if grouped else 0
