@@ -48,7 +48,7 @@ beat)
     wait_for_database
     # The schedule file lives in /tmp: the image's own files belong to root.
     exec celery -A delphi beat --loglevel "${LOG_LEVEL:-INFO}" \
-        --schedule /tmp/celerybeat-schedule --pidfile=
+        --schedule "${BEAT_SCHEDULE:-/tmp/celerybeat-schedule}" --pidfile=
     ;;
 manage)
     shift

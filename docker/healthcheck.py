@@ -23,7 +23,7 @@ def web() -> bool:
         f"http://127.0.0.1:{port}/accounts/login/",
         headers={"Host": host, "X-Forwarded-Proto": "https"},
     )
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(request, timeout=8) as response:  # noqa: S310 (loopback)
         return response.status == 200
 
 
@@ -38,8 +38,9 @@ def worker() -> bool:
 
 
 def beat() -> bool:
-    # The container's own /tmp, where the entrypoint tells beat to keep its schedule.
-    files = glob.glob("/tmp/celerybeat-schedule*")  # noqa: S108
+    # Where the entrypoint tells beat to keep its schedule (the container's own /tmp).
+    schedule = os.environ.get("BEAT_SCHEDULE", "/tmp/celerybeat-schedule")  # noqa: S108
+    files = glob.glob(schedule + "*")
     max_age = int(os.environ.get("BEAT_HEALTH_MAX_AGE", "900"))
     return bool(files) and time.time() - max(os.path.getmtime(f) for f in files) < max_age
 

@@ -5,12 +5,15 @@ config` when a compose client is installed), and the settings by running `manage
 --deploy` with a production environment in a subprocess.
 """
 
+import importlib.util
 import os
 import re
 import secrets
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -204,6 +207,7 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
 
 COLLECTSTATIC = """
 import sys
+import time
 import django
 from django.conf import settings
 
@@ -231,3 +235,35 @@ def test_collectstatic_works_with_production_storage(tmp_path):
     manifest = (root / "staticfiles.json").read_text()
     assert "vendor/bootstrap/bootstrap.min.css" in manifest
     assert list(root.glob("vendor/bootstrap/bootstrap.min.*.css.gz"))
+
+
+def load_healthcheck():
+    spec = importlib.util.spec_from_file_location("healthcheck", ROOT / "docker" / "healthcheck.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_beat_healthcheck_wants_a_recently_written_schedule(tmp_path, monkeypatch):
+    healthcheck = load_healthcheck()
+    monkeypatch.setenv("BEAT_SCHEDULE", str(tmp_path / "celerybeat-schedule"))
+    assert not healthcheck.beat()  # beat never started
+    schedule = tmp_path / "celerybeat-schedule.dat"
+    schedule.write_bytes(b"")
+    assert healthcheck.beat()
+    stale = time.time() - 3600
+    os.utime(schedule, (stale, stale))
+    assert not healthcheck.beat()  # beat stopped syncing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_web_healthcheck_asks_as_the_proxy_would(live_server, monkeypatch):
+    healthcheck = load_healthcheck()
+    # The first request imports every view module; warm up so the check's timeout is fair.
+    urllib.request.urlopen(live_server.url + "/accounts/login/", timeout=60).close()
+    monkeypatch.setenv("PORT", str(live_server.thread.port))
+    monkeypatch.setenv("ALLOWED_HOSTS", ".localhost,localhost")
+    assert healthcheck.web()
+    monkeypatch.setenv("PORT", "9")  # nothing listens there
+    with pytest.raises(OSError):
+        healthcheck.web()
