@@ -48,10 +48,16 @@ def test_comet_thresholds_are_exact(counts, expected):
 def test_exactly_seventy_percent_at_every_panel_size():
     # 100 * high / n is not always exactly 70.0 in floating point; the rule is decided in
     # integers (100 * high >= 70 * n), so exactly 70 % is "in" for every panel size.
+    # One item per panel size n = 10, 20, ..., 390, rated by the first n panelists.
+    rows = []
     for n in range(10, 400, 10):
         high = 7 * n // 10
-        counts = {8: high, 5: n - high}
-        assert verdict(counts_frame(counts), COMET)[0] == "in", n
+        rows += [(f"p{p}", "g", f"n{n}", 8 if p < high else 5) for p in range(n)]
+    df = pd.DataFrame(rows, columns=["panelist", "group", "item", "value"])
+    df["value"] = df["value"].astype(float)
+    r = compute_round(df, scale=NINE, definition=COMET)
+    assert len(r.decisions) == 39 and (r.decisions["verdict"] == "in").all()
+    assert (r.items.loc[r.items["group_key"] == "all", "pct_high"].round(9) == 70).all()
 
 
 def test_percent_threshold():
