@@ -4,6 +4,7 @@ Every browser test is marked `browser`; without /usr/bin/chromium (or axe-core) 
 locally and fail under CI=true, through `require_service`.
 """
 
+import atexit
 import contextlib
 import os
 from pathlib import Path
@@ -39,6 +40,23 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
+# One Playwright and one chromium per test process, however many modules define a `browser`
+# fixture from this one (tests elsewhere borrow it by assignment, which makes a second fixture
+# of the same name; a second sync_playwright() inside the first one's loop would fail).
+_SHARED: dict = {}
+
+
+def _shutdown():
+    browser = _SHARED.pop("browser", None)
+    playwright = _SHARED.pop("playwright", None)
+    with contextlib.suppress(Exception):
+        if browser is not None:
+            browser.close()
+    with contextlib.suppress(Exception):
+        if playwright is not None:
+            playwright.stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
@@ -47,12 +65,13 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover
         require_service("playwright is not installed")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
+    if "browser" not in _SHARED:
+        _SHARED["playwright"] = playwright = sync_playwright().start()
+        _SHARED["browser"] = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        yield chromium
-        chromium.close()
+        atexit.register(_shutdown)
+    return _SHARED["browser"]
 
 
 @pytest.fixture
