@@ -427,3 +427,16 @@ def test_reword_and_drop_items_of_a_draft_round(study, researcher_client):
     assert actions == [("reworded", "Ambiguous."), ("dropped", "Out of scope.")]
     html = researcher_client.get(ru("round_detail", rnd)).content.decode()
     assert "Out of scope." in html
+
+
+def test_analyst_reads_without_edit_controls(study, analyst_client):
+    rnd = f.make_round(study, statements=[f.make_statement(study)])
+    overview = analyst_client.get(u("study_detail", study)).content.decode()
+    assert "Your role: Analyst." in overview
+    assert "New round" not in overview and "Edit study" not in overview
+    protocol = analyst_client.get(u("study_protocol", study)).content.decode()
+    assert "Save protocol" not in protocol and "Hyndman-Fan type" in protocol
+    round_page = analyst_client.get(ru("round_detail", rnd)).content.decode()
+    assert "Open round" not in round_page
+    panel = analyst_client.get(u("panel_detail", study)).content.decode()
+    assert "Add a panelist" not in panel
