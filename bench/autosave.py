@@ -56,9 +56,9 @@ def bench_database_url() -> str:
 
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        # A fresh database every run: the figures never depend on what a previous run left.
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
     return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
 
 
@@ -92,9 +92,6 @@ def seed(*, items: int, panelists: int) -> dict:
     from panels.tokens import token_mint
 
     call_command("migrate", verbosity=0, interactive=False)
-    Study.objects.filter(title="Autosave bench").delete()
-    Panel.objects.filter(name="Autosave bench panel").delete()
-    Framework.objects.filter(name="Autosave bench framework").delete()
     panel = Panel.objects.create(name="Autosave bench panel")
     group = StakeholderGroup.objects.create(panel=panel, code="clinical", name="Clinical")
     framework = Framework.objects.create(name="Autosave bench framework")
@@ -376,6 +373,8 @@ def main():
             f"{args.connections} concurrent connections, {args.duration} s each, load by "
             f"{'wrk' if use_wrk else 'Python threads'}; {os.cpu_count()} CPUs shared by all."
         )
+        # Other processes on the machine skew every figure; the load average says how much.
+        print("load average before: %.1f %.1f %.1f" % os.getloadavg())
         results = {}
         for mode in ("bare", "floor", "autosave", "page"):
             runner(
@@ -396,6 +395,7 @@ def main():
                 f"p95 {r['p95_ms']:7.1f} ms   ({r['requests']} requests, {r['bad']} non-2xx, "
                 f"{r['socket_errors']} socket errors)"
             )
+        print("load average after:  %.1f %.1f %.1f" % os.getloadavg())
         bare, floor, auto = results["bare"], results["floor"], results["autosave"]
         print(
             f"autosave / bare  = {auto['rps'] / bare['rps']:.2f}  (target >= 0.50)\n"
