@@ -374,7 +374,7 @@ def main():
             f"{'wrk' if use_wrk else 'Python threads'}; {os.cpu_count()} CPUs shared by all."
         )
         # Other processes on the machine skew every figure; the load average says how much.
-        print("load average before: %.1f %.1f %.1f" % os.getloadavg())
+        print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
         results = {}
         for mode in ("bare", "floor", "autosave", "page"):
             runner(
@@ -395,7 +395,7 @@ def main():
                 f"p95 {r['p95_ms']:7.1f} ms   ({r['requests']} requests, {r['bad']} non-2xx, "
                 f"{r['socket_errors']} socket errors)"
             )
-        print("load average after:  %.1f %.1f %.1f" % os.getloadavg())
+        print("load average after:  {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
         bare, floor, auto = results["bare"], results["floor"], results["autosave"]
         print(
             f"autosave / bare  = {auto['rps'] / bare['rps']:.2f}  (target >= 0.50)\n"
