@@ -170,6 +170,8 @@ def round_prompt_add(
     *, round: Round, by, text: str, text_es: str = "", scenario=None
 ) -> RoundPrompt:
     _require_draft(round, "questions")
+    if round.kind != Round.Kind.GENERATION:
+        raise ValidationError("Open-ended questions belong to item-generation rounds.")
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": "Write the question panelists will answer."})

@@ -212,6 +212,7 @@ def round_prompts(request, study, round):
             "form": form,
             "prompts": list(rnd.prompts.select_related("scenario")),
             "editable": rnd.status == Round.Status.DRAFT
+            and rnd.kind == Round.Kind.GENERATION
             and study.user_role == Membership.Role.RESEARCHER,
         },
     )
