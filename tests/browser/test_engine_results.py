@@ -8,15 +8,8 @@ from django.utils import timezone
 from delphi.consensus import services
 from delphi.models import ConsensusRun, Round, Study
 from tests import factories as f
-from tests.browser import conftest as browser_fixtures
+from tests.browser.conftest import DESKTOP, PHONE
 from tests.delphi.consensus.test_engine import build_round
-
-# The shared browser fixtures live in tests/browser/conftest.py; borrow them here.
-browser = browser_fixtures.browser
-new_context = browser_fixtures.new_context
-axe_check = browser_fixtures.axe_check
-shot = browser_fixtures.shot
-DESKTOP, PHONE = browser_fixtures.DESKTOP, browser_fixtures.PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
