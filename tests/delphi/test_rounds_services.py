@@ -101,3 +101,32 @@ def test_close_sets_closed_and_refuses_a_second_close(study, researcher):
     assert rnd.closed_at is not None
     with pytest.raises(ValidationError, match="not open"):
         round_close(round=rnd, by=researcher)
+
+
+def test_closing_a_rating_round_starts_a_consensus_run(study, researcher):
+    from delphi.models import ConsensusRun
+
+    rnd = f.make_round(study, statements=[f.make_statement(study)])
+    round_open(round=rnd, by=researcher)
+    round_close(round=rnd, by=researcher)
+    assert ConsensusRun.objects.filter(round=rnd).count() == 1
+
+
+def test_closing_a_generation_round_computes_nothing(study, researcher):
+    from delphi.models import ConsensusRun
+
+    rnd = round_create(study=study, kind=Round.Kind.GENERATION, by=researcher)
+    round_open(round=rnd, by=researcher)
+    round_close(round=rnd, by=None)
+    rnd.refresh_from_db()
+    assert rnd.status == Round.Status.CLOSED
+    assert not ConsensusRun.objects.filter(round=rnd).exists()
+    assert AuditEvent.objects.filter(study=study, verb="round_close", actor=None).exists()
+
+
+def test_prompts_only_on_generation_rounds(study, researcher):
+    from delphi.services.rounds import round_prompt_add
+
+    rnd = f.make_round(study)
+    with pytest.raises(ValidationError, match="item-generation"):
+        round_prompt_add(round=rnd, by=researcher, text="Anything else?")
