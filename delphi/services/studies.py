@@ -45,6 +45,14 @@ def study_create(*, by, title: str, **fields) -> Study:
     return study
 
 
+def _same(old, new) -> bool:
+    # Browsers send textarea line breaks as CRLF and forms strip the ends: saving a page
+    # unchanged must not look like a change (a spurious deviation or consent version).
+    if isinstance(old, str) and isinstance(new, str):
+        return old.replace("\r\n", "\n").strip() == new.replace("\r\n", "\n").strip()
+    return old == new
+
+
 def _protocol_of(study: Study) -> dict:
     return {name: getattr(study, name) for name in Study.LOCKED_FIELDS}
 
@@ -63,7 +71,7 @@ def study_update(*, study: Study, by, data: dict, reason: str = "") -> list[Devi
         # Lock the row: two researchers saving at once must not both log the same deviation
         # against a stale "old value".
         current = Study.objects.select_for_update().get(pk=study.pk)
-        changed = {k: v for k, v in data.items() if getattr(current, k) != v}
+        changed = {k: v for k, v in data.items() if not _same(getattr(current, k), v)}
         if not changed:
             return []
         if "title" in changed and not (changed["title"] or "").strip():

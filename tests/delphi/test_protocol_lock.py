@@ -162,3 +162,26 @@ def test_second_round_open_does_not_move_the_lock(locked_study, researcher):
     round_open(round=r2, by=researcher)
     locked_study.refresh_from_db()
     assert locked_study.protocol_locked_at == first_lock
+
+
+def test_saving_unchanged_multiline_text_is_not_a_change(locked_study, researcher_client):
+    Study.objects.filter(pk=locked_study.pk).update(
+        consent_text="First paragraph.\n\nSecond paragraph.\n",
+        stopping_rule_detail="Stop after round 3,\nor earlier when all items are decided.",
+    )
+    locked_study.refresh_from_db()
+    # Browsers send CRLF line breaks; the form strips trailing whitespace.
+    response = researcher_client.post(
+        reverse("study_edit", kwargs={"study": locked_study.uuid}),
+        {"title": locked_study.title, "consent_text": "First paragraph.\r\n\r\nSecond paragraph."},
+    )
+    assert response.status_code == 302
+    payload = protocol_payload(locked_study, reason="")
+    payload["stopping_rule_detail"] = payload["stopping_rule_detail"].replace("\n", "\r\n")
+    response = researcher_client.post(
+        reverse("study_protocol", kwargs={"study": locked_study.uuid}), payload
+    )
+    assert response.status_code == 302
+    locked_study.refresh_from_db()
+    assert locked_study.consent_version == 1
+    assert not Deviation.objects.exists()
