@@ -1,6 +1,7 @@
 """The round lifecycle: draft -> open -> closed (-> analysed by the consensus engine)."""
 
 import logging
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -66,6 +67,16 @@ def _default_prompts(rnd: Round) -> None:
     RoundPrompt.objects.bulk_create(prompts)
 
 
+def _same(old, new) -> bool:
+    # The browser's date-time input has minute precision; a deadline saved unchanged from the
+    # form must not count as moved. Text compares without CRLF and trailing-space noise.
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        return old.replace(second=0, microsecond=0) == new.replace(second=0, microsecond=0)
+    if isinstance(old, str) and isinstance(new, str):
+        return old.replace("\r\n", "\n").strip() == new.replace("\r\n", "\n").strip()
+    return old == new
+
+
 def round_update(*, round: Round, by, **fields) -> Round:
     unknown = set(fields) - set(ROUND_FIELDS)
     if unknown:
@@ -77,7 +88,7 @@ def round_update(*, round: Round, by, **fields) -> Round:
         allowed = OPEN_ROUND_FIELDS
     else:
         raise ValidationError("This round is closed; its details can no longer change.")
-    changed = {k: v for k, v in fields.items() if getattr(current, k) != v}
+    changed = {k: v for k, v in fields.items() if not _same(getattr(current, k), v)}
     refused = set(changed) - set(allowed)
     if refused:
         raise ValidationError(

@@ -130,3 +130,20 @@ def test_prompts_only_on_generation_rounds(study, researcher):
     rnd = f.make_round(study)
     with pytest.raises(ValidationError, match="item-generation"):
         round_prompt_add(round=rnd, by=researcher, text="Anything else?")
+
+
+def test_open_round_saved_unchanged_from_the_form_is_accepted(study, researcher):
+    import datetime as dt
+
+    from delphi.services.rounds import round_update
+
+    opens = dt.datetime(2026, 5, 1, 9, 30, 27, tzinfo=dt.UTC)
+    rnd = f.make_round(study, statements=[f.make_statement(study)], opens_at=opens)
+    round_open(round=rnd, by=researcher)
+    # The form sends the opening time without seconds, and a new deadline.
+    closes = dt.datetime(2026, 6, 1, 17, 0, tzinfo=dt.UTC)
+    round_update(round=rnd, by=researcher, opens_at=opens.replace(second=0), closes_at=closes)
+    rnd.refresh_from_db()
+    assert rnd.closes_at == closes and rnd.opens_at == opens
+    with pytest.raises(ValidationError, match="only the title, instructions and deadline"):
+        round_update(round=rnd, by=researcher, opens_at=opens + dt.timedelta(days=1))
