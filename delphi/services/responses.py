@@ -7,7 +7,7 @@ leave one row; submission is a compare-and-set on Response.status.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +21,7 @@ from delphi.models import (
     Study,
     Suggestion,
 )
-from delphi.panelist.selectors import round_is_writable
+from delphi.panelist.selectors import AutosaveTarget, round_is_writable
 from delphi.services.audit import audit_record
 from panels.models import Invitation, Language, Panelist
 
@@ -76,48 +76,60 @@ def response_for(*, panelist: Panelist, round: Round) -> Response:
         return Response.objects.get(round=round, panelist=panelist)
 
 
-def rating_save(
-    *,
-    panelist: Panelist,
-    round: Round,
-    item: RoundItem,
-    study: Study,
-    response: Response | None = None,
-    **fields,
-) -> Rating:
+def rating_save(*, target: AutosaveTarget, **fields) -> None:
     """Save one answer (any of value, comment, change_reason) as a draft: one upsert.
 
-    ``value`` is a token as the page sends it ('7', 'unable', ''); fields not given are left
-    as they are, so autosaving a comment never clears a rating. ``response`` may be passed
-    when the caller already loaded it (it must be this panelist's response to this round).
+    ``target`` comes from ``autosave_target`` (the panelist's session, checked). ``value`` is a
+    token as the page sends it ('7', 'unable', ''); fields not given are left as they are, so
+    autosaving a comment never clears a rating. Raw SQL for the same reason as the target
+    query: it is the hot path; ``INSERT ... ON CONFLICT (response_id, item_id) DO UPDATE`` runs
+    on SQLite and PostgreSQL alike, and the unique constraint makes two tabs leave one row.
     """
-    check_can_answer(panelist=panelist, round=round)
-    if item.round_id != round.pk:
-        raise ValidationError(_("This statement is not part of this round."))
-    row = Rating(item=item)
-    update = ["updated_at"]
+    if not target.panelist_active:
+        raise ValidationError(_("You have withdrawn from this study, so answers are not saved."))
+    if not target.round_writable:
+        raise RoundClosed(_("This round has closed: your answers can no longer be changed."))
+    values = {"value": None, "unable": False, "comment": "", "change_reason": ""}
+    update = []
     if "value" in fields:
-        row.value, row.unable = answer_parse(fields["value"], study=study)
+        values["value"], values["unable"] = answer_parse(fields["value"], study=target)
         update += ["value", "unable"]
     if "comment" in fields:
-        row.comment = _text(fields["comment"], limit=MAX_COMMENT, what=_("comment"))
+        values["comment"] = _text(fields["comment"], limit=MAX_COMMENT, what=_("comment"))
         update.append("comment")
     if "change_reason" in fields:
-        row.change_reason = _text(fields["change_reason"], limit=MAX_COMMENT, what=_("reason"))
+        values["change_reason"] = _text(
+            fields["change_reason"], limit=MAX_COMMENT, what=_("reason")
+        )
         update.append("change_reason")
-    if len(update) == 1:
+    if not update:
         raise ValidationError(_("Nothing to save."))
-    if response is None:
-        response = response_for(panelist=panelist, round=round)
-    elif response.panelist_id != panelist.pk or response.round_id != round.pk:
-        raise ValueError("rating_save was given another panelist's or round's response")
-    if response.excluded:
+    response_id = target.response_id
+    if response_id is None:
+        response = response_for_ids(panelist_id=target.panelist_id, round_id=target.round_id)
+        response_id, target.response_excluded = response.pk, response.excluded
+    if target.response_excluded:
         raise ValidationError(_("You have withdrawn from this study, so answers are not saved."))
-    row.response = response
-    Rating.objects.bulk_create(
-        [row], update_conflicts=True, unique_fields=["response", "item"], update_fields=update
+    ops = connection.ops
+    table = ops.quote_name(Rating._meta.db_table)
+    columns = ["response_id", "item_id", "value", "unable", "comment", "change_reason"]
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in [*update, "updated_at"])
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}, updated_at) "  # noqa: S608 - names
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        f"ON CONFLICT (response_id, item_id) DO UPDATE SET {assignments}"
     )
-    return row
+    params = [response_id, target.item_id] + [values[c] for c in columns[2:]]
+    params.append(ops.adapt_datetimefield_value(timezone.now()))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def response_for_ids(*, panelist_id: int, round_id: int) -> Response:
+    try:
+        return Response.objects.get_or_create(round_id=round_id, panelist_id=panelist_id)[0]
+    except IntegrityError:
+        return Response.objects.get(round_id=round_id, panelist_id=panelist_id)
 
 
 def ratings_save_page(

@@ -400,19 +400,12 @@ def autosave(request, round_uuid):
         if not sel.session_link_alive(invitation_id=invitation_id, panelist_id=panelist_id):
             return _json_error(_("Your session has ended: open your study link again."), 403)
         return _json_error(_("This statement is not part of this round."), 404)
-    translation.activate(target.panelist.language or "en")
+    translation.activate(target.language or "en")
     fields = {k: payload[k] for k in ("value", "comment", "change_reason") if k in payload}
     if any(not isinstance(v, str | int) or isinstance(v, bool) for v in fields.values()):
         return _json_error(_("This answer could not be read; please use Save and continue."), 400)
     try:
-        svc.rating_save(
-            panelist=target.panelist,
-            round=target.round,
-            item=target.item,
-            study=target.study,
-            response=target.response,
-            **fields,
-        )
+        svc.rating_save(target=target, **fields)
     except svc.RoundClosed as exc:
         return _json_error(exc.messages[0], 409)
     except ValidationError as exc:
