@@ -486,3 +486,15 @@ def test_a_queued_run_whose_message_was_lost_does_not_block_a_new_one(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         fresh = services.consensus_run_start(round=closed_round, by=None)
     assert fresh.pk != lost.pk and len(callbacks) == 1
+
+
+def test_the_drafted_next_round_opens_through_the_round_services(study, researcher, closed_round):
+    from delphi.services.rounds import round_open
+
+    services.consensus_compute_now(round=closed_round)
+    new = services.round_create_next(round=closed_round, by=researcher)
+    opened = round_open(round=new, by=researcher)
+    assert opened.status == Round.Status.OPEN
+    assert opened.rule_snapshot["consensus_definition"] == study.consensus_definition
+    carried = set(opened.items.values_list("carried_from__statement_id", flat=True))
+    assert carried == set(opened.items.values_list("statement_id", flat=True))
