@@ -94,11 +94,13 @@ formación de quienes responden a crisis.
 Preguntas: escriba al equipo del estudio a cbhcr-study@example.org. Al continuar, usted \
 confirma que tiene 18 años o más y que acepta participar."""
 
-# GRADE 1-9: a label for each band, keyed by the band's first value (the model's format).
+# GRADE 1-9: a label for each band, keyed by the band's first value (the model's format). The
+# standard GRADE wording, because the questionnaire translates exactly these labels for
+# Spanish-speaking panelists; a study-specific wording would stay in English for them.
 SCALE_ANCHORS = {
-    "1": "Not important for a crisis responder",
+    "1": "Not important",
     "4": "Important but not critical",
-    "7": "Critical: every responder must have it",
+    "7": "Critical",
 }
 CONSENSUS_DEFINITION = {"preset": "comet", "scope": "all"}
 PLANNED_ROUNDS = 3

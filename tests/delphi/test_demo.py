@@ -249,3 +249,11 @@ def test_command_reports_what_it_did(db):
     out = io.StringIO()
     call_command("load_demo", "--reset", stdout=out, verbosity=0)
     assert out.getvalue() == ""
+
+
+def test_scale_anchors_are_translated_for_spanish_panelists(demo):
+    from django.utils import translation
+
+    with translation.override("es"):
+        translated = {translation.gettext(label) for label in demo.scale_anchors.values()}
+    assert translated == {"No importante", "Importante pero no crítico", "Crítico"}
