@@ -16,6 +16,8 @@
     if (status && data.status_label) status.textContent = data.status_label;
     var stage = field("stage");
     if (stage) stage.textContent = data.stage || "";
+    var percent = field("progress");
+    if (percent) percent.textContent = String(data.progress);
     var bar = document.getElementById("run-progress");
     if (bar) {
       bar.value = data.progress;
