@@ -343,6 +343,7 @@ UNABLE_COMMENTS = [
 ]
 UNABLE_COMMENTS_ES = ["Fuera de mi experiencia.", "No es mi área de trabajo."]
 COMMENT_P_NEAR = 0.03
+COMMENT_P_CONTESTED = 0.10
 COMMENT_P_FAR = 0.35  # when the rating is 2.5 points or more from the statement's importance
 
 
@@ -437,7 +438,9 @@ def _comment(p: SimPanelist, s: DemoStatement, value, rng, used: set) -> str:
         pool = UNABLE_COMMENTS_ES if p.language == "es" else UNABLE_COMMENTS
     else:
         far = abs(value - s.importance) >= 2.5
-        if rng.random() >= (COMMENT_P_FAR if far else COMMENT_P_NEAR):
+        # Statements that split the panel draw more comments, as they do in real panels.
+        near = COMMENT_P_CONTESTED if (s.code, "high") in COMMENTS else COMMENT_P_NEAR
+        if rng.random() >= (COMMENT_P_FAR if far else near):
             return ""
         direction = "high" if value >= s.importance else "low"
         if p.language == "es":
