@@ -336,6 +336,11 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
+    parser.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="diagnostic: synchronous_commit=off, to see how much the WAL flush costs",
+    )
     args = parser.parse_args()
     if not 8100 <= args.port <= 8199:
         sys.exit("Use a port in 8100-8199.")
@@ -344,6 +349,8 @@ def main():
     db_url = bench_database_url()
     static_root = tempfile.mkdtemp(prefix="delphi-bench-static-")
     env = server_env(db_url, static_root)
+    if args.async_commit:
+        env["BENCH_ASYNC_COMMIT"] = "1"
     os.environ.update(env)
     print(f"seeding {args.items} items and {args.panelists} panelists in {BENCH_DB} ...")
     data = seed(items=args.items, panelists=args.panelists)
@@ -371,7 +378,8 @@ def main():
         print(
             f"gunicorn {args.workers} {args.worker_class} workers on 127.0.0.1:{args.port}; "
             f"{args.connections} concurrent connections, {args.duration} s each, load by "
-            f"{'wrk' if use_wrk else 'Python threads'}; {os.cpu_count()} CPUs shared by all."
+            f"{'wrk' if use_wrk else 'Python threads'}; {os.cpu_count()} CPUs shared by all"
+            + ("; DIAGNOSTIC synchronous_commit=off." if args.async_commit else ".")
         )
         # Other processes on the machine skew every figure; the load average says how much.
         print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
