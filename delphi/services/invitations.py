@@ -216,6 +216,31 @@ def _mail(*, panelist: Panelist, rnd: Round, raw: str) -> None:
     message.send()
 
 
+def invitation_issue_link(*, panelist: Panelist, by=None) -> str:
+    """A new link handed over by hand (the support desk, the demo), not by e-mail: mints it,
+    revokes the panelist's older links and returns the URL. Audited."""
+    study = Study.objects.filter(panel_id=panelist.panel_id).first()
+    if study is None:
+        raise ValidationError("This panelist's panel belongs to no study.")
+    if panelist.status != Panelist.Status.ACTIVE:
+        raise ValidationError("This panelist has withdrawn.")
+    raw, hashed = token_mint()
+    now = timezone.now()
+    with transaction.atomic():
+        Invitation.objects.filter(panelist=panelist).exclude(
+            status=Invitation.Status.REVOKED
+        ).update(status=Invitation.Status.REVOKED, revoked_at=now)
+        Invitation.objects.create(
+            panelist=panelist,
+            token_hash=hashed,
+            status=Invitation.Status.SENT,
+            sent_at=now,
+            expires_at=invitation_expiry(study=study, now=now),
+        )
+        audit_record(study=study, verb="invitation.issue_by_hand", actor=by, panelist=panelist)
+    return settings.SITE_URL + reverse("panelist:token", args=[raw])
+
+
 def panelist_unsubscribe(*, token: str) -> Panelist | None:
     """Stop e-mail for the panelist the signed token names. Idempotent; not a withdrawal."""
     panelist_uuid = unsubscribe_panelist_uuid(token)

@@ -160,3 +160,18 @@ def test_unsubscribe_with_a_forged_token_changes_nothing(panelist):
     assert client.post("/p/unsubscribe/not-a-real-token/").status_code == 404
     panelist.refresh_from_db()
     assert panelist.unsubscribed_at is None
+
+
+def test_a_link_by_hand_replaces_the_old_one(client, panelist, rnd):
+    from io import StringIO
+    from urllib.parse import urlsplit
+
+    from django.core.management import call_command
+
+    old = make_link(panelist)
+    out = StringIO()
+    call_command("panelist_link", panelist.public_id, stdout=out)
+    link = out.getvalue().strip()
+    assert "/p/t/" in link
+    assert Client().get(f"/p/t/{old}/").status_code == 410
+    assert client.get(urlsplit(link).path).status_code == 302
