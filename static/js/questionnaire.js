@@ -66,6 +66,7 @@
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
+      keepalive: true,  // let a save started as the tab closes reach the server
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
       body: JSON.stringify(payload)
     }).then(function (resp) {
@@ -128,8 +129,8 @@
     if (!itemEl || el.tagName !== "TEXTAREA") return;
     queue(itemEl, el.name.charAt(0) === "c" ? "comment" : "change_reason", el.value, 800);
   });
-  // Leaving the page with unsaved answers: send them now, and warn if that is not possible.
-  window.addEventListener("beforeunload", function (ev) {
+  // Leaving the page with answers still waiting (a comment being typed): send them now.
+  window.addEventListener("beforeunload", function () {
     Object.keys(pending).forEach(function (key) { clearTimeout(timers[key]); send(key); });
   });
   form.addEventListener("submit", function () {
