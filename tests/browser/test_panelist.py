@@ -249,3 +249,24 @@ def test_every_panelist_page_passes_axe_at_both_widths_and_is_photographed(
         visit("link-invalid", "/p/t/no-such-link/")
         visit("unsubscribe", f"/p/unsubscribe/{unsubscribe_token(walker)}/")
         assert sorted(seen) == sorted(PAGES)
+
+
+def test_without_javascript_the_form_posts_save_the_page(live_server, new_context):
+    study, rnd = build_study()
+    panelist, raw = new_panelist(study, consented=True)
+    items = round_items(round=rnd)
+    page = new_context(java_script_enabled=False).new_page()
+    page.goto(f"{live_server.url}/p/t/{raw}/")
+    rate(page, items[0], 9)
+    rate(page, items[1], "unable")
+    page.get_by_text("Add a comment").first.click()
+    comment(page, items[0]).fill("Written without JavaScript")
+    assert not Rating.objects.exists()  # nothing is autosaved without the script
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.get_by_role("heading", name="Coordination and referral")).to_be_visible()
+    expect(page.get_by_text("Your answers on this page are saved.")).to_be_visible()
+    # (axe needs script, so it runs on these pages in the tests above, with JavaScript on.)
+    saved = {r.item_id: r for r in Rating.objects.filter(response__panelist=panelist)}
+    assert saved[items[0].pk].value == 9
+    assert saved[items[0].pk].comment == "Written without JavaScript"
+    assert saved[items[1].pk].unable
