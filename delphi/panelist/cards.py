@@ -135,9 +135,11 @@ def _feedback(fb, s: Strings) -> str:
             format_html(
                 '<figure class="dist mb-2"><figcaption class="small"><strong>{}</strong>: {}'
                 '</figcaption><div class="bars" aria-hidden="true">{}</div>'
-                '<table class="visually-hidden"><caption>{}</caption><thead><tr>'
+                # The wrapper, not the table, is hidden: a table ignores the 1 px width of
+                # .visually-hidden and would widen a phone page.
+                '<div class="visually-hidden"><table><caption>{}</caption><thead><tr>'
                 '<th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th>'
-                "</tr></thead><tbody>{}</tbody></table></figure>",
+                "</tr></thead><tbody>{}</tbody></table></div></figure>",
                 d.label,
                 summary,
                 bars,

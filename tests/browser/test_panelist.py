@@ -219,6 +219,8 @@ def test_every_panelist_page_passes_axe_at_both_widths_and_is_photographed(
                 page.goto(base + url)
             page.wait_for_load_state("networkidle")
             axe_check(page, f"{name} {lang} {size_name}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], f"{name} scrolls sideways: {width} px wide"
             shot(page, "panelist", f"{name}-{lang}-{size_name}")
             seen[name] = True
 
