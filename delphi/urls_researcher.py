@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from delphi.views import framework, panel, rounds, studies
+from delphi.views import framework, imports, panel, rounds, studies
 
 s = "studies/<uuid:study>/"
 r = s + "rounds/<uuid:round>/"
@@ -48,6 +48,7 @@ urlpatterns = [
     path(r + "questions/", rounds.round_prompts, name="round_prompts"),
     path(r + "open/", rounds.round_open_view, name="round_open"),
     path(r + "close/", rounds.round_close_view, name="round_close"),
+    path(r + "import/", imports.round_import, name="round_import"),
     path(r + "suggestions/", rounds.round_suggestions, name="round_suggestions"),
     path(
         r + "suggestions/<uuid:suggestion>/",

@@ -1,0 +1,410 @@
+"""Import RATINGS.csv (ratings gathered on paper, in REDCap or Qualtrics) into a rating round.
+
+The file is read by `delphi.consensus.ratings_csv.parse_ratings`, the parser `manage.py analyze`
+uses, so a file `analyze` accepts reads the same here. It is then checked against the study:
+the round number, the round's item codes, the panel's stakeholder groups and its panelists. Any
+problem refuses the whole file and nothing is written; a clean file is written in one
+transaction. Re-importing the same file maps every external panelist id to the same Panelist
+(their public id is derived from the study and the external id), so it adds no rows and changes
+no values.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from delphi.consensus.ratings_csv import parse_ratings
+from delphi.consensus.services import round_protocol
+from delphi.consensus.stats import ALL, Scale
+from delphi.models import Rating, Response, Round
+from delphi.services.audit import audit_record
+from panels.models import Panelist
+
+MAX_BYTES = 20 * 1024 * 1024
+IMPORTABLE = (Round.Status.DRAFT, Round.Status.OPEN)
+# Lines listed in full per problem; the rest are counted, so a wrong round column on 50,000
+# rows is one readable message rather than a page of numbers.
+LINES_SHOWN = 12
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: str  # "7", or "7, 9, 12 and 40 more" when one problem covers several lines
+    column: str
+    problem: str
+
+
+class RatingsImportRefused(Exception):
+    """The file was refused; nothing was written. `problems` says where and what to fix."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(p.problem for p in problems))
+        self.problems = problems
+
+
+def external_public_id(study, external_id: str) -> str:
+    """The public id of the panelist an external id is imported as, stable across imports.
+
+    Derived rather than stored, so nothing new is kept about the person: the same study and id
+    always give the same "X-" id (12 characters, the column's size).
+    """
+    # A mapping, not a secret: the external id is the researcher's own label.
+    seed = f"{study.uuid}:{external_id}".encode()
+    digest = hashlib.sha1(seed, usedforsecurity=False).hexdigest()
+    return "X-" + digest[:10].upper()
+
+
+def import_refusal(rnd: Round) -> str | None:
+    """Why ratings cannot be imported into this round now, or None when they can."""
+    if rnd.kind != Round.Kind.RATING:
+        return (
+            f"Round {rnd.number} is a {rnd.get_kind_display().lower()} round; ratings can only "
+            "be imported into a rating round."
+        )
+    if rnd.status not in IMPORTABLE:
+        return (
+            f"Round {rnd.number} is {rnd.get_status_display().lower()}: its ratings are final "
+            "and have been (or are being) analysed, so nothing can be imported into it. Import "
+            "into a draft or open rating round."
+        )
+    return None
+
+
+def _scale(rnd: Round) -> Scale:
+    protocol = round_protocol(round=rnd)
+    bands = tuple(tuple(int(v) for v in band) for band in protocol.bands)
+    return Scale(min=protocol.scale_min, max=protocol.scale_max, bands=bands)
+
+
+def _decode(raw: bytes) -> str:
+    # parse_ratings reads UTF-8; a spreadsheet on Windows saves "CSV" as Windows-1252. Ids and
+    # codes are rarely outside ASCII, but a name in a group column can be.
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="strict")
+
+
+_PARSER_MESSAGE = re.compile(r"^line (\d+)(?:, column (\w+))?: (.*)$", re.S)
+
+
+def _from_parser(message: str) -> Problem:
+    m = _PARSER_MESSAGE.match(message)
+    if m is None:
+        return Problem("", "", message)
+    return Problem(m.group(1), m.group(2) or "", m.group(3))
+
+
+def _record_lines(text: str) -> np.ndarray:
+    """The starting line of every rating row, in the order parse_ratings returns them.
+
+    parse_ratings does not return line numbers; it keeps every non-blank record of a clean file
+    in order, so reading the records again with the same rule lines them up with its frame.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader, None)
+    lines, line_end = [], 1
+    for record in reader:
+        line = line_end + 1
+        line_end = reader.line_num
+        if record and any(f.strip() for f in record):
+            lines.append(line)
+    return np.array(lines, dtype=np.int64)
+
+
+def _lines(lines) -> str:
+    lines = [int(n) for n in lines]
+    shown = ", ".join(str(n) for n in lines[:LINES_SHOWN])
+    more = len(lines) - LINES_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _codes(values, limit=20) -> str:
+    values = sorted(values)
+    text = ", ".join(values[:limit])
+    return text + (f" … ({len(values)} in all)" if len(values) > limit else "")
+
+
+@dataclass
+class _Plan:
+    frame: pd.DataFrame  # panelist, group, item, value, line, item_id, group_id
+    panelists: dict  # external id -> Panelist (existing) or None (to create)
+    public_ids: dict  # external id -> public id
+    groups: dict  # external id -> StakeholderGroup id or None
+
+
+def _check(rnd: Round, frame: pd.DataFrame, lines: np.ndarray, has_group: bool) -> _Plan:
+    """Every way the file disagrees with the study; raises with all of them at once."""
+    study = rnd.study
+    problems: list[Problem] = []
+    frame = frame.assign(line=lines)
+
+    wrong = frame[frame["round"] != rnd.number]
+    for number, rows in wrong.groupby("round", sort=True):
+        problems.append(
+            Problem(
+                _lines(rows["line"]),
+                "round",
+                f"these rows are for round {number}, but this is round {rnd.number}. Import "
+                f"each round's ratings into that round, or correct the round number.",
+            )
+        )
+
+    items = {}
+    for item in rnd.items.select_related("statement", "scenario"):
+        items[item.statement.code + (f"@{item.scenario.code}" if item.scenario_id else "")] = (
+            item.pk
+        )
+    folded = defaultdict(list)
+    for code, pk in items.items():
+        folded[code.casefold()].append(pk)
+    item_ids = {}
+    for code in frame["item"].unique():
+        if code in items:
+            item_ids[code] = items[code]
+        elif len(folded.get(code.casefold(), ())) == 1:
+            item_ids[code] = folded[code.casefold()][0]  # "a1" for "A1": the same item
+    unknown = frame[~frame["item"].isin(list(item_ids))]
+    for code, rows in unknown.groupby("item", sort=True):
+        problems.append(
+            Problem(
+                _lines(rows["line"]),
+                "item",
+                f"{code!r} is not an item of round {rnd.number}. Use a statement code of this "
+                f"round (CODE@SCENARIO for a scenario item): {_codes(items) or 'none yet'}.",
+            )
+        )
+
+    panel_groups = list(study.panel.groups.all())
+    by_name = {}
+    for g in panel_groups:
+        by_name[g.code.casefold()] = g
+        by_name.setdefault(g.name.casefold(), g)
+    group_ids: dict[str, int | None] = {}
+    if has_group:
+        for name in frame["group"].unique():
+            g = by_name.get(name.strip().casefold())
+            if g is not None:
+                group_ids[name] = g.pk
+        unknown = frame[~frame["group"].isin(list(group_ids))]
+        for name, rows in unknown.groupby("group", sort=True):
+            choices = ", ".join(f"{g.code} ({g.name})" for g in panel_groups)
+            problems.append(
+                Problem(
+                    _lines(rows["line"]),
+                    "group",
+                    f"{name!r} is not a stakeholder group of this panel. Use a group's code "
+                    f"or name: {choices or 'the panel has no groups yet; add them first'}.",
+                )
+            )
+
+    first = frame.drop_duplicates("panelist")
+    external = first["panelist"].tolist()
+    first_line = dict(zip(first["panelist"], first["line"], strict=True))
+    file_group = dict(zip(first["panelist"], first["group"], strict=True))
+    public_ids: dict[str, str] = {}
+    derived = {e: external_public_id(study, e) for e in external}
+    existing = {
+        p.public_id: p
+        for p in Panelist.objects.filter(
+            panel=study.panel, public_id__in=set(external) | set(derived.values())
+        ).select_related("group")
+    }
+    panelists, groups = {}, {}
+    for e in external:
+        # An id the panel already uses (a P- id exported from this app, or an X- id from an
+        # earlier import) is that panelist; anything else is the derived X- id.
+        found = existing.get(e) or existing.get(derived[e])
+        public_ids[e] = found.public_id if found else derived[e]
+        panelists[e] = found
+        wanted = group_ids.get(file_group[e]) if has_group else None
+        if found is None:
+            groups[e] = wanted
+            continue
+        groups[e] = found.group_id
+        if found.status == Panelist.Status.WITHDRAWN:
+            problems.append(
+                Problem(
+                    str(first_line[e]),
+                    "panelist",
+                    f"{e!r} is panelist {found.public_id}, who has withdrawn from the study; "
+                    "their ratings cannot be added. Remove their rows.",
+                )
+            )
+        elif has_group and file_group[e] in group_ids and found.group_id != wanted:
+            now = f"group {found.group.code} ({found.group.name})" if found.group else "no group"
+            problems.append(
+                Problem(
+                    str(first_line[e]),
+                    "group",
+                    f"{e!r} is panelist {found.public_id}, who is in {now} in the panel, not "
+                    f"{file_group[e]!r}. Correct the group in the file, or the panelist's group "
+                    "on the panel page.",
+                )
+            )
+    if problems:
+        raise RatingsImportRefused(problems)
+    frame = frame.assign(item_id=frame["item"].map(item_ids))
+    return _Plan(frame=frame, panelists=panelists, public_ids=public_ids, groups=groups)
+
+
+def ratings_import(*, round: Round, source: bytes, filename: str, by) -> dict:
+    """Check RATINGS.csv against `round` and, when it is clean, write it in one transaction.
+
+    Each external panelist gets a Panelist in the study's panel (matched, or created with a
+    derived public id and no contact details), a submitted Response and one Rating per row,
+    upserted. Returns the counts shown to the researcher. Raises RatingsImportRefused with
+    every problem found, having written nothing.
+    """
+    rnd = round
+    name = (filename or "RATINGS.csv").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    if refusal := import_refusal(rnd):
+        raise RatingsImportRefused([Problem("", "", refusal)])
+    if len(source) > MAX_BYTES:
+        raise RatingsImportRefused([Problem("", "", size_message(name, len(source)))])
+    try:
+        text = _decode(source)
+    except UnicodeDecodeError:
+        raise RatingsImportRefused(
+            [Problem("", "", "The file is not text. Save it from your spreadsheet as CSV UTF-8.")]
+        )
+    frame, errors = parse_ratings(io.StringIO(text, newline=""), scale=_scale(rnd))
+    if errors:
+        raise RatingsImportRefused([_from_parser(e) for e in errors])
+    header = next(csv.reader(io.StringIO(text, newline="")))
+    has_group = "group" in {h.strip().lower() for h in header}
+    lines = _record_lines(text)
+    if len(lines) != len(frame):  # the two readers disagree: a bug, never a silent mismatch
+        raise RuntimeError("RATINGS.csv line numbers do not line up with the parsed rows")
+    plan = _check(rnd, frame, lines, has_group)
+    return _write(rnd, plan, name=name, by=by)
+
+
+def size_message(name: str, size: int) -> str:
+    return (
+        f"{name} is {size / 1024 / 1024:.1f} MB; the limit is {MAX_BYTES // 1024 // 1024} MB. "
+        "Split it into several files (by panelist or stakeholder group) and import each."
+    )
+
+
+def _write(rnd: Round, plan: _Plan, *, name: str, by) -> dict:
+    study = rnd.study
+    now = timezone.now()
+    with transaction.atomic():
+        # Holding the round row makes round_close (open -> closed) wait until the ratings are in,
+        # so a round is never analysed with half an import.
+        locked = Round.objects.select_for_update().filter(pk=rnd.pk).first()
+        if locked is None or (refusal := import_refusal(locked)):
+            raise RatingsImportRefused([Problem("", "", refusal or "The round was deleted.")])
+
+        to_create = [
+            Panelist(
+                panel=study.panel,
+                group_id=plan.groups[e],
+                public_id=plan.public_ids[e],
+                is_simulated=False,
+            )
+            for e, p in plan.panelists.items()
+            if p is None
+        ]
+        # Another import into a different round may create the same derived ids at the same
+        # moment; the unique public_id settles it and both then use the one row.
+        Panelist.objects.bulk_create(to_create, batch_size=BATCH, ignore_conflicts=True)
+        rows = Panelist.objects.filter(public_id__in=list(plan.public_ids.values())).values_list(
+            "public_id", "pk", "panel_id"
+        )
+        pk_of = {}
+        for public_id, pk, panel_id in rows:
+            if panel_id != study.panel_id:  # a 1-in-10^12 collision with another panel's id
+                raise RuntimeError(f"public id {public_id} belongs to another panel")
+            pk_of[public_id] = pk
+        panelist_pk = {e: pk_of[p] for e, p in plan.public_ids.items()}
+
+        ids = list(panelist_pk.values())
+        had = set(
+            Response.objects.filter(round=rnd, panelist_id__in=ids).values_list(
+                "panelist_id", flat=True
+            )
+        )
+        Response.objects.bulk_create(
+            [
+                Response(
+                    round=rnd, panelist_id=pk, status=Response.Status.SUBMITTED, submitted_at=now
+                )
+                for pk in ids
+                if pk not in had
+            ],
+            batch_size=BATCH,
+            ignore_conflicts=True,
+        )
+        # A panelist who had started online and is now imported has given their answer.
+        submitted = Response.objects.filter(
+            round=rnd, panelist_id__in=ids, status=Response.Status.DRAFT
+        ).update(status=Response.Status.SUBMITTED, submitted_at=now)
+        response_of = dict(
+            Response.objects.filter(round=rnd, panelist_id__in=ids).values_list("panelist_id", "pk")
+        )
+
+        stored = {
+            (r, i): (v, u)
+            for r, i, v, u in Rating.objects.filter(
+                response_id__in=list(response_of.values()), item__round=rnd
+            ).values_list("response_id", "item_id", "value", "unable")
+        }
+        frame = plan.frame
+        response_ids = frame["panelist"].map(lambda e: response_of[panelist_pk[e]])
+        new, changed, unchanged = [], 0, 0
+        for response_id, item_id, value in zip(
+            response_ids, frame["item_id"], frame["value"], strict=True
+        ):
+            unable = math.isnan(value)
+            wanted = (None if unable else int(value), unable)
+            before = stored.get((response_id, item_id))
+            if before == wanted:
+                unchanged += 1
+                continue
+            if before is not None:
+                changed += 1
+            new.append(
+                Rating(response_id=response_id, item_id=item_id, value=wanted[0], unable=unable)
+            )
+        # Only new or different ratings are written, so an unchanged re-import touches nothing
+        # (not even updated_at); the upsert still settles a race on the unique constraint.
+        Rating.objects.bulk_create(
+            new,
+            batch_size=BATCH,
+            update_conflicts=True,
+            unique_fields=["response", "item"],
+            update_fields=["value", "unable", "updated_at"],
+        )
+        summary = {
+            "file": name,
+            "round": rnd.number,
+            "rows": len(frame),
+            "panelists": len(panelist_pk),
+            "panelists_created": len(to_create),
+            "panelists_matched": len(panelist_pk) - len(to_create),
+            "responses_created": len(ids) - len(had),
+            "responses_submitted": submitted,
+            "ratings_written": len(new),
+            "ratings_new": len(new) - changed,
+            "ratings_changed": changed,
+            "ratings_unchanged": unchanged,
+            "unable": int(frame["value"].isna().sum()),
+            "items": int(frame["item_id"].nunique()),
+            "groups": sorted(set(frame["group"]) - {ALL}),
+        }
+        audit_record(study=study, verb="ratings_import", actor=by, **summary)
+    return summary
