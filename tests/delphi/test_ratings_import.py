@@ -227,6 +227,17 @@ def test_unknown_items_groups_and_scale_are_refused(researcher_client, study, rn
     assert "'firefighters' is not a stakeholder group" in by_column["group"].problem
 
 
+def test_item_codes_match_regardless_of_case_but_not_twice(researcher_client, study, rnd):
+    problems, _ = refused(
+        researcher_client, study, rnd, b"panelist,round,item,rating\na,1,a1,5\na,1,A1,6\n"
+    )
+    assert [(p.line, p.column) for p in problems] == [("2, 3", "item")]
+    assert "rated the same item twice (written 'a1' and 'A1')" in problems[0].problem
+    response = upload(researcher_client, study, rnd, b"panelist,round,item,rating\na,1,a1,5\n")
+    assert response.status_code == 302
+    assert Rating.objects.get().item.statement.code == "A1"
+
+
 def test_scale_comes_from_the_study(researcher_client, study, rnd):
     study.scale_max = 5
     study.bands = [[1, 2], [3, 3], [4, 5]]
