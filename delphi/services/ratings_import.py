@@ -157,7 +157,7 @@ def _check(rnd: Round, frame: pd.DataFrame, lines: np.ndarray, has_group: bool) 
             Problem(
                 _lines(rows["line"]),
                 "round",
-                f"these rows are for round {number}, but this is round {rnd.number}. Import "
+                f"{len(rows)} row(s) for round {number}, but this is round {rnd.number}. Import "
                 f"each round's ratings into that round, or correct the round number.",
             )
         )

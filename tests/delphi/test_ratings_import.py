@@ -204,7 +204,7 @@ def test_rows_for_another_round_are_refused_with_their_lines(researcher_client, 
     content = ratings_csv() + b"LAW-00,2,A1,5,law\nLAW-01,2,A2,5,law\n"
     problems, html = refused(researcher_client, study, rnd, content, name="round2.csv")
     assert [(p.line, p.column) for p in problems] == [("50, 51", "round")]
-    assert "these rows are for round 2, but this is round 1" in problems[0].problem
+    assert "2 row(s) for round 2, but this is round 1" in problems[0].problem
     assert '<th scope="col">Line</th>' in html
 
 
