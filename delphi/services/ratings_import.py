@@ -216,11 +216,10 @@ def _check(rnd: Round, frame: pd.DataFrame, lines: np.ndarray, has_group: bool) 
     file_group = dict(zip(first["panelist"], first["group"], strict=True))
     public_ids: dict[str, str] = {}
     derived = {e: external_public_id(study, e) for e in external}
+    # The whole panel rather than public_id__in: a file may name more panelists than SQLite
+    # takes query parameters, and a panel is a few thousand rows at most.
     existing = {
-        p.public_id: p
-        for p in Panelist.objects.filter(
-            panel=study.panel, public_id__in=set(external) | set(derived.values())
-        ).select_related("group")
+        p.public_id: p for p in Panelist.objects.filter(panel=study.panel).select_related("group")
     }
     panelists, groups = {}, {}
     for e in external:
@@ -384,22 +383,14 @@ def _write(rnd: Round, plan: _Plan, *, name: str, by) -> dict:
         # Another import into a different round may create the same derived ids at the same
         # moment; the unique public_id settles it and both then use the one row.
         Panelist.objects.bulk_create(to_create, batch_size=BATCH, ignore_conflicts=True)
-        rows = Panelist.objects.filter(public_id__in=list(plan.public_ids.values())).values_list(
-            "public_id", "pk", "panel_id"
-        )
-        pk_of = {}
-        for public_id, pk, panel_id in rows:
-            if panel_id != study.panel_id:  # a 1-in-10^12 collision with another panel's id
-                raise RuntimeError(f"public id {public_id} belongs to another panel")
-            pk_of[public_id] = pk
+        pk_of = dict(Panelist.objects.filter(panel=study.panel).values_list("public_id", "pk"))
+        if missing := [p for p in plan.public_ids.values() if p not in pk_of]:
+            # Only a derived id already taken by another panel's panelist (odds ~1 in 10^12).
+            raise RuntimeError(f"public id {missing[0]} belongs to another panel")
         panelist_pk = {e: pk_of[p] for e, p in plan.public_ids.items()}
 
         ids = list(panelist_pk.values())
-        had = set(
-            Response.objects.filter(round=rnd, panelist_id__in=ids).values_list(
-                "panelist_id", flat=True
-            )
-        )
+        had = dict(Response.objects.filter(round=rnd).values_list("panelist_id", "status"))
         Response.objects.bulk_create(
             [
                 Response(
@@ -412,18 +403,19 @@ def _write(rnd: Round, plan: _Plan, *, name: str, by) -> dict:
             ignore_conflicts=True,
         )
         # A panelist who had started online and is now imported has given their answer.
-        submitted = Response.objects.filter(
-            round=rnd, panelist_id__in=ids, status=Response.Status.DRAFT
-        ).update(status=Response.Status.SUBMITTED, submitted_at=now)
-        response_of = dict(
-            Response.objects.filter(round=rnd, panelist_id__in=ids).values_list("panelist_id", "pk")
-        )
+        drafts = [pk for pk in ids if had.get(pk) == Response.Status.DRAFT]
+        submitted = 0
+        for start in range(0, len(drafts), 500):
+            submitted += Response.objects.filter(
+                round=rnd, panelist_id__in=drafts[start : start + 500], status=Response.Status.DRAFT
+            ).update(status=Response.Status.SUBMITTED, submitted_at=now)
+        response_of = dict(Response.objects.filter(round=rnd).values_list("panelist_id", "pk"))
 
         stored = {
             (r, i): (v, u)
-            for r, i, v, u in Rating.objects.filter(
-                response_id__in=list(response_of.values()), item__round=rnd
-            ).values_list("response_id", "item_id", "value", "unable")
+            for r, i, v, u in Rating.objects.filter(response__round=rnd).values_list(
+                "response_id", "item_id", "value", "unable"
+            )
         }
         frame = plan.frame
         response_ids = frame["panelist"].map(lambda e: response_of[panelist_pk[e]])
@@ -450,7 +442,7 @@ def _write(rnd: Round, plan: _Plan, *, name: str, by) -> dict:
             "panelists": len(panelist_pk),
             "panelists_created": len(to_create),
             "panelists_matched": len(panelist_pk) - len(to_create),
-            "responses_created": len(ids) - len(had),
+            "responses_created": sum(1 for pk in ids if pk not in had),
             "responses_submitted": submitted,
             "ratings_written": len(rows),
             "ratings_new": len(rows) - changed,

@@ -170,10 +170,15 @@ def test_existing_panelist_is_matched_by_public_id(researcher, study, rnd):
     law = study.panel.groups.get(code="law")
     known = f.make_panelist(study, group=law)
     draft = Response.objects.create(round=rnd, panelist=known)
+    online = f.rate(
+        f.make_panelist(study, group=law), rnd, {rnd.items.get(statement__code="A1"): 2}
+    )
     content = f"panelist,round,item,rating,group\n{known.public_id},1,A1,9,law\n".encode()
     summary = ri.ratings_import(round=rnd, source=content, filename="r.csv", by=researcher)
     assert summary["panelists_matched"] == 1 and summary["panelists_created"] == 0
-    assert summary["responses_submitted"] == 1
+    assert summary["responses_submitted"] == 1 and summary["responses_created"] == 0
+    # A panelist who answered online and is not in the file is left as they were.
+    assert online.ratings.get().value == 2
     draft.refresh_from_db()
     assert draft.status == Response.Status.SUBMITTED
     assert draft.ratings.get().value == 9
