@@ -2,15 +2,11 @@
 idempotent re-import, every refusal writing nothing, and who may import."""
 
 import csv
-import os
 import random
-import resource
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection
 from django.urls import reverse
 
 from delphi.consensus.services import consensus_compute_now
@@ -377,36 +373,3 @@ def test_derived_public_id_is_stable_and_fits():
     assert a == ri.external_public_id(study, "R-001")
     assert a != ri.external_public_id(study, "R-002")
     assert len(a) <= Panelist._meta.get_field("public_id").max_length
-
-
-@pytest.mark.skipif(
-    not os.environ.get("RATINGS_IMPORT_BENCH"), reason="benchmark: set RATINGS_IMPORT_BENCH=1"
-)
-def test_benchmark_full_size_import(study, researcher):
-    """2,000 panelists x 300 items (600,000 ratings, 14 MB): prints seconds and peak memory."""
-    domain = f.make_domain(study, code="CD")
-    codes = [f"S{i:03d}" for i in range(300)]
-    big = f.make_round(
-        study, statements=[f.make_statement(study, domain=domain, code=c) for c in codes]
-    )
-    rng = random.Random(1)
-    lines = ["panelist,round,item,rating,group"]
-    for p in range(2000):
-        lines += [f"R{p:05d},1,{c},{rng.randint(1, 9)},{GROUPS[p % 3]}" for c in codes]
-    data = ("\n".join(lines) + "\n").encode()
-    del lines
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t = time.perf_counter()
-    first = ri.ratings_import(round=big, source=data, filename="big.csv", by=researcher)
-    t_first = time.perf_counter() - t
-    t = time.perf_counter()
-    again = ri.ratings_import(round=big, source=data, filename="big.csv", by=researcher)
-    t_again = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"\n{len(data) / 1e6:.1f} MB, {first['rows']} ratings: import {t_first:.1f} s, "
-        f"re-import {t_again:.1f} s, peak RSS {peak:.0f} MB ({base:.0f} MB before the "
-        f"import; {connection.vendor})"
-    )
-    assert first["ratings_written"] == 600_000
-    assert again["ratings_written"] == 0 and again["ratings_unchanged"] == 600_000
