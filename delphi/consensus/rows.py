@@ -11,44 +11,14 @@ import math
 import numpy as np
 import pandas as pd
 
+from delphi.consensus.stats import CONCORDANCE_COLUMNS, ITEM_COLUMNS, STABILITY_COLUMNS
 from delphi.models import GroupConcordance, ItemDecision, ItemResult, Round
 
-ITEM_FIELDS = (
-    "n",
-    "n_unable",
-    "median",
-    "q1",
-    "q3",
-    "iqr",
-    "mean",
-    "sd",
-    "pct_low",
-    "pct_mid",
-    "pct_high",
-    "p30",
-    "p70",
-    "ipr",
-    "iprcp",
-    "ai",
-    "ipras",
-    "dai",
-    "disagreement_ipras",
-    "disagreement_classic",
-    "ram_class",
-    "rwg",
-    "ad_median",
-)
-STABILITY_FIELDS = ("n_paired", "wilcoxon_stat", "wilcoxon_p", "pct_change", "stable")
-CONCORDANCE_FIELDS = (
-    "n_panelists",
-    "n_items",
-    "kendall_w",
-    "chi2",
-    "df",
-    "p",
-    "alpha_ordinal",
-    "alpha_interval",
-)
+# The statistics module names the measures; the result rows store each under the same name.
+_KEYS = ("item", "group_key")
+ITEM_FIELDS = tuple(c for c in ITEM_COLUMNS if c not in (*_KEYS, "verdict", "hist"))
+STABILITY_FIELDS = tuple(c for c in STABILITY_COLUMNS if c not in _KEYS)
+CONCORDANCE_FIELDS = tuple(c for c in CONCORDANCE_COLUMNS if c not in _KEYS)
 
 
 def _value(v):
