@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('competencies', '0001_initial'),
-        ('delphi', '0002_answercode'),
+        ('delphi', '0003_reports'),
         ('panels', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
