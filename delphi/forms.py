@@ -174,6 +174,22 @@ class ProtocolForm(forms.Form):
             for i in range(1, 10)
         ],
     )
+    ranking_top_k = forms.IntegerField(
+        min_value=1,
+        max_value=500,
+        required=False,
+        label="Ranking: each panelist ranks their top",
+        help_text="Leave empty to have every item ranked.",
+    )
+    ranking_consensus_w = forms.FloatField(
+        min_value=0.05,
+        max_value=1,
+        label="Ranking consensus: Kendall's W at least",
+        help_text="0.7 = strong agreement (Schmidt 1997).",
+    )
+    ranking_allow_ties = forms.BooleanField(
+        required=False, label="Ranking: two items may share a rank"
+    )
     reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -211,6 +227,9 @@ class ProtocolForm(forms.Form):
             "min_group_size": study.min_group_size,
             "quantile_method": study.quantile_method,
             "drafts_policy": study.drafts_policy,
+            "ranking_top_k": study.ranking_top_k,
+            "ranking_consensus_w": study.ranking_consensus_w,
+            "ranking_allow_ties": study.ranking_allow_ties,
         }
 
     def clean_bands(self):
@@ -260,6 +279,9 @@ class ProtocolForm(forms.Form):
             "min_group_size": c["min_group_size"],
             "quantile_method": c["quantile_method"],
             "drafts_policy": c["drafts_policy"],
+            "ranking_top_k": c.get("ranking_top_k"),
+            "ranking_consensus_w": c.get("ranking_consensus_w") or 0.7,
+            "ranking_allow_ties": bool(c.get("ranking_allow_ties")),
         }
 
 

@@ -113,6 +113,11 @@ def _analysed_ratings(round: Round, policy: str):
     return base.filter(submitted | (complete & _answered()))
 
 
+def round_analysed_ratings(*, round: Round, policy: str | None = None):
+    """The Rating queryset the analysis of ``round`` reads (its drafts policy applied)."""
+    return _analysed_ratings(round, policy or round_drafts_policy(round))
+
+
 def round_response_counts(*, round: Round, policy: str | None = None) -> dict:
     """How many responses of each kind the analysis of ``round`` includes under ``policy``:
     submitted, complete drafts, partial drafts (some items rated), and those left out."""
@@ -241,12 +246,13 @@ def round_ratings_frame(
 
 
 def round_previous(*, round: Round) -> Round | None:
-    """The rating round just before this one, whose ratings stability is measured against."""
+    """The latest earlier round of the same kind (rating -> rating, ranking -> ranking), whose
+    answers stability and change are measured against. A ranking round between two rating
+    rounds is skipped by the second rating round, and the other way round."""
     return (
-        Round.objects.filter(
-            study_id=round.study_id, number=round.number - 1, kind=Round.Kind.RATING
-        )
+        Round.objects.filter(study_id=round.study_id, number__lt=round.number, kind=round.kind)
         .exclude(status=Round.Status.DRAFT)
+        .order_by("-number")
         .first()
     )
 
