@@ -168,6 +168,22 @@ class ProtocolForm(forms.Form):
             for i in range(1, 10)
         ],
     )
+    ranking_top_k = forms.IntegerField(
+        min_value=1,
+        max_value=500,
+        required=False,
+        label="Ranking: each panelist ranks their top",
+        help_text="Leave empty to have every item ranked.",
+    )
+    ranking_consensus_w = forms.FloatField(
+        min_value=0.05,
+        max_value=1,
+        label="Ranking consensus: Kendall's W at least",
+        help_text="0.7 = strong agreement (Schmidt 1997).",
+    )
+    ranking_allow_ties = forms.BooleanField(
+        required=False, label="Ranking: two items may share a rank"
+    )
     reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -204,6 +220,9 @@ class ProtocolForm(forms.Form):
             "stopping_rule_detail": study.stopping_rule_detail,
             "min_group_size": study.min_group_size,
             "quantile_method": study.quantile_method,
+            "ranking_top_k": study.ranking_top_k,
+            "ranking_consensus_w": study.ranking_consensus_w,
+            "ranking_allow_ties": study.ranking_allow_ties,
         }
 
     def clean_bands(self):
@@ -252,6 +271,9 @@ class ProtocolForm(forms.Form):
             "stopping_rule_detail": c["stopping_rule_detail"],
             "min_group_size": c["min_group_size"],
             "quantile_method": c["quantile_method"],
+            "ranking_top_k": c.get("ranking_top_k"),
+            "ranking_consensus_w": c.get("ranking_consensus_w") or 0.7,
+            "ranking_allow_ties": bool(c.get("ranking_allow_ties")),
         }
 
 
