@@ -160,6 +160,12 @@ class ProtocolForm(forms.Form):
         label="Smallest group shown on its own",
         help_text="Per-group feedback is hidden for smaller groups, so nobody can be singled out.",
     )
+    drafts_policy = forms.ChoiceField(
+        choices=Study.DraftsPolicy.choices,
+        label="Answers not submitted when the round closes",
+        help_text="Nothing is deleted whatever you choose; the results say how many responses "
+        "of each kind the analysis included.",
+    )
     quantile_method = forms.TypedChoiceField(
         coerce=int,
         label="Quantile method (Hyndman-Fan type)",
@@ -220,6 +226,7 @@ class ProtocolForm(forms.Form):
             "stopping_rule_detail": study.stopping_rule_detail,
             "min_group_size": study.min_group_size,
             "quantile_method": study.quantile_method,
+            "drafts_policy": study.drafts_policy,
             "ranking_top_k": study.ranking_top_k,
             "ranking_consensus_w": study.ranking_consensus_w,
             "ranking_allow_ties": study.ranking_allow_ties,
@@ -271,6 +278,7 @@ class ProtocolForm(forms.Form):
             "stopping_rule_detail": c["stopping_rule_detail"],
             "min_group_size": c["min_group_size"],
             "quantile_method": c["quantile_method"],
+            "drafts_policy": c["drafts_policy"],
             "ranking_top_k": c.get("ranking_top_k"),
             "ranking_consensus_w": c.get("ranking_consensus_w") or 0.7,
             "ranking_allow_ties": bool(c.get("ranking_allow_ties")),
