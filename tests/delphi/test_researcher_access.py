@@ -19,9 +19,10 @@ READ_PAGES = {
     "round_items",
     "round_prompts",
     "round_suggestions",
+    "study_participation",
 }
 
-POST_ONLY = {"round_open", "round_close", "study_member_remove"}
+POST_ONLY = {"round_open", "study_member_remove"}
 
 STUDY_URLS = [p.name for p in urls_researcher.urlpatterns if "<uuid:study>" in str(p.pattern)]
 
