@@ -435,3 +435,68 @@ def apply_errors(form: forms.Form, exc) -> None:
     else:
         for message in exc.messages:
             form.add_error(None, message)
+
+
+class CodingForm(forms.Form):
+    """What to do with the selected answers. The selection itself comes from the checkboxes."""
+
+    ACTIONS = [
+        ("new", "Create a new statement from them"),
+        ("link", "Link them to an existing statement"),
+        ("unusable", "Mark them not usable"),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS, widget=forms.RadioSelect, initial="new")
+    domain = forms.ModelChoiceField(queryset=None, required=False, empty_label="Choose a domain")
+    code = forms.CharField(
+        max_length=20,
+        required=False,
+        label="Code",
+        help_text="Leave empty for the next free code, e.g. CD-P1.",
+    )
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Statement"
+    )
+    plain_text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Plain-language text"
+    )
+    text_es = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Statement (Spanish)"
+    )
+    plain_text_es = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Plain-language text (Spanish)",
+    )
+    statement = forms.ModelChoiceField(
+        queryset=None, required=False, label="Existing statement", empty_label="Choose a statement"
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Why not usable"
+    )
+
+    def __init__(self, *args, framework, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["domain"].queryset = framework.domains.all()
+        self.fields["statement"].queryset = framework.statements.filter(
+            is_active=True
+        ).select_related("domain")
+        self.fields["statement"].label_from_instance = lambda s: f"{s.code}: {s.text[:90]}"
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "new":
+            if not data.get("domain"):
+                self.add_error("domain", "Choose the new statement's domain.")
+            if not (data.get("text") or "").strip():
+                self.add_error("text", "Write the new statement's wording.")
+        elif action == "link" and not data.get("statement"):
+            self.add_error("statement", "Choose the statement these answers support.")
+        elif action == "unusable" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why these answers are not usable; it is kept.")
+        return data
+
+
+class CodeWithdrawForm(forms.Form):
+    code_id = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=500, label="Why withdraw this code")

@@ -360,6 +360,89 @@ class Suggestion(models.Model):
         ]
 
 
+class AnswerCode(models.Model):
+    """One coding decision on a panelist's words: an open-ended answer (or a fragment of it) or a
+    suggestion either supports a statement, or is marked not usable with a reason.
+
+    An answer may support several statements; a link is never deleted, only withdrawn (with
+    who and why), so a statement's sources stay traceable (CREDES: how items were generated).
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="answer_codes")
+    # The round the words were written in (the generation round, or the rating round of a
+    # suggestion).
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="answer_codes")
+    answer = models.ForeignKey(
+        PromptAnswer, null=True, blank=True, on_delete=models.CASCADE, related_name="codes"
+    )
+    suggestion = models.ForeignKey(
+        Suggestion, null=True, blank=True, on_delete=models.CASCADE, related_name="codes"
+    )
+    fragment = models.TextField(blank=True, help_text="The part of the answer used, if not all.")
+    statement = models.ForeignKey(
+        Statement, null=True, blank=True, on_delete=models.PROTECT, related_name="answer_codes"
+    )
+    unusable_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdraw_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["study", "round"], name="answer_code_study_round")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answer__isnull=False, suggestion__isnull=True)
+                | Q(answer__isnull=True, suggestion__isnull=False),
+                name="answer_code_one_source",
+            ),
+            # Either a link to a statement, or "not usable" with its reason.
+            models.CheckConstraint(
+                condition=Q(statement__isnull=False, unusable_reason="")
+                | (Q(statement__isnull=True) & ~Q(unusable_reason="")),
+                name="answer_code_statement_or_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | ~Q(withdraw_reason=""),
+                name="answer_code_withdrawn_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["answer", "statement", "fragment"],
+                condition=Q(withdrawn_at__isnull=True, answer__isnull=False),
+                name="answer_code_answer_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["suggestion", "statement", "fragment"],
+                condition=Q(withdrawn_at__isnull=True, suggestion__isnull=False),
+                name="answer_code_suggestion_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["answer"],
+                condition=Q(
+                    withdrawn_at__isnull=True, answer__isnull=False, statement__isnull=True
+                ),
+                name="answer_code_answer_unusable_once",
+            ),
+            models.UniqueConstraint(
+                fields=["suggestion"],
+                condition=Q(
+                    withdrawn_at__isnull=True, suggestion__isnull=False, statement__isnull=True
+                ),
+                name="answer_code_suggestion_unusable_once",
+            ),
+        ]
+
+    def __str__(self):
+        target = self.statement_id or "not usable"
+        return f"{self.answer_id or self.suggestion_id} -> {target}"
+
+
 class ItemChange(models.Model):
     """The lineage of an item between rounds: every reword, drop, merge or addition, and why."""
 

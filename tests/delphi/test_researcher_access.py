@@ -20,9 +20,17 @@ READ_PAGES = {
     "round_prompts",
     "round_suggestions",
     "study_participation",
+    "coding_queue",
+    "coding_export",
+    "statement_sources",
 }
 
-POST_ONLY = {"round_open", "study_member_remove"}
+POST_ONLY = {
+    "round_open",
+    "study_member_remove",
+    "coding_withdraw",
+    "round_start_rating",
+}
 
 STUDY_URLS = [p.name for p in urls_researcher.urlpatterns if "<uuid:study>" in str(p.pattern)]
 

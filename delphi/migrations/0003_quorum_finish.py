@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('competencies', '0001_initial'),
-        ('delphi', '0001_initial'),
+        ('delphi', '0002_answercode'),
         ('panels', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
