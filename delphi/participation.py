@@ -244,3 +244,69 @@ def round_answer_status(*, round: Round) -> RoundAnswerStatus:
         if group_id in by_pk:
             by_pk[group_id].counts[state] += 1
     return RoundAnswerStatus(n_items=n_items, groups=groups, states=states)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attrition bias: did those who left rate differently?
+
+
+def _top_band(bands) -> tuple[int, int]:
+    last = list(bands)[-1]
+    if isinstance(last, dict):
+        return int(last["min"]), int(last["max"])
+    return int(last[0]), int(last[1])
+
+
+@dataclass
+class AttritionCheck:
+    round: Round
+    previous: Round
+    result: object  # delphi.consensus.stats.attrition.AttritionResult
+    provisional: bool  # the round is still open: "dropouts" may yet submit
+    rows: list[dict]  # the result's items with the statement beside them, differing first
+
+
+def round_attrition_check(*, round: Round) -> AttritionCheck | None:
+    """Compare, on the previous rating round's ratings, those who then submitted ``round``
+    with those who did not. None when ``round`` has no previous rating round."""
+    from delphi.consensus.selectors import round_item_keys, round_previous, round_ratings_frame
+    from delphi.consensus.services import round_protocol
+    from delphi.consensus.stats.attrition import attrition_bias
+
+    if round.kind != Round.Kind.RATING or round.status == Round.Status.DRAFT:
+        return None
+    previous = round_previous(round=round)
+    if previous is None:
+        return None
+    previous.study = round.study
+    keys = round_item_keys(round=previous)
+    frame = round_ratings_frame(round=previous, keys=keys)
+    stayed = set(
+        Response.objects.filter(
+            round=round, status=Response.Status.SUBMITTED, excluded=False
+        ).values_list("panelist__public_id", flat=True)
+    )
+    protocol = round_protocol(round=previous)
+    result = attrition_bias(
+        frame,
+        stayed,
+        scale_min=protocol.scale_min,
+        scale_max=protocol.scale_max,
+        top_band=_top_band(protocol.bands),
+    )
+    texts = {
+        keys[pk]: text
+        for pk, text in RoundItem.objects.filter(round=previous).values_list(
+            "pk", "statement__text"
+        )
+        if pk in keys
+    }
+    rows = [dict(r, text=texts.get(r["item"], "")) for r in result.items.to_dict("records")]
+    rows.sort(key=lambda r: (not r["differs"], r["p_holm"] if r["p_holm"] is not None else 2))
+    return AttritionCheck(
+        round=round,
+        previous=previous,
+        result=result,
+        provisional=round.status == Round.Status.OPEN,
+        rows=rows,
+    )

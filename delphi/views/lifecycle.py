@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from delphi.access import get_study_for_user
 from delphi.forms import apply_errors
 from delphi.models import Round
-from delphi.participation import ALL, participation_flow
+from delphi.participation import ALL, participation_flow, round_attrition_check
 from delphi.services.lifecycle import round_quorum
 from delphi.services.rounds import round_close
 
@@ -57,11 +57,13 @@ def _flow_by_round(rows: list[dict]) -> list[dict]:
 def study_participation(request, study):
     study = get_study_for_user(request, study, write=request.method == "POST")
     rows = participation_flow(study=study)
-    return render(
-        request,
-        "delphi/participation.html",
-        {"study": study, "rounds": _flow_by_round(rows)},
-    )
+    rounds = _flow_by_round(rows)
+    by_number = {r.number: r for r in Round.objects.filter(study=study)}
+    for entry in rounds:
+        rnd = by_number[entry["number"]]
+        rnd.study = study
+        entry["attrition"] = round_attrition_check(round=rnd)
+    return render(request, "delphi/participation.html", {"study": study, "rounds": rounds})
 
 
 @login_required

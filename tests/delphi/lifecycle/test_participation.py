@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from delphi.models import Round
-from delphi.participation import participation_flow
+from delphi.participation import participation_flow, round_attrition_check
 from delphi.services.rounds import round_close
 from tests import factories as f
 from tests.delphi.lifecycle import world
@@ -81,7 +81,8 @@ def test_draft_rounds_are_left_out(study, researcher):
 
 def test_participation_page(two_rounds, researcher_client, study, django_assert_max_num_queries):
     url = reverse("study_participation", kwargs={"study": study.uuid})
-    with django_assert_max_num_queries(12):
+    # A fixed number per round (the flow, then the attrition check of each later round).
+    with django_assert_max_num_queries(20):
         page = researcher_client.get(url)
     html = page.content.decode()
     assert page.status_code == 200
@@ -110,3 +111,39 @@ def test_participation_queries_do_not_grow_with_the_panel(
         world.answer(p, r2, "submitted")
     with django_assert_max_num_queries(5):
         participation_flow(study=study)
+
+
+def test_attrition_check_on_the_page(two_rounds, researcher_client, study):
+    html = researcher_client.get(
+        reverse("study_participation", kwargs={"study": study.uuid})
+    ).content.decode()
+    assert "Attrition bias: round 1 ratings of those who left and those who stayed" in html
+    assert "The 2 dropouts rated no item differently from the 2 who stayed" in html
+    assert "Provisional: the round is still open" in html
+
+
+def test_attrition_check_flags_dropouts_who_rated_differently(study, researcher):
+    r1 = world.open_round(study, researcher, n_items=2)
+    item_a, item_b = r1.items.all()
+    stay = [f.make_panelist(study) for _ in range(10)]
+    leave = [f.make_panelist(study) for _ in range(8)]
+    for i, p in enumerate(stay):
+        f.rate(p, r1, {item_a: 7 + i % 3, item_b: 5 + i % 3})
+    for i, p in enumerate(leave):
+        f.rate(p, r1, {item_a: 1 + i % 3, item_b: 5 + i % 3})
+    round_close(round=r1, by=researcher, reason="Test.")
+    r2 = world.open_round(study, researcher, number=2, days_ago=1)
+    for p in stay:
+        world.answer(p, r2, "submitted")
+    check = round_attrition_check(round=r2)
+    res = check.result
+    assert (res.n_dropouts, res.n_completers, res.n_tested) == (8, 10, 2)
+    assert res.flagged and res.differing == [item_a.statement.code]
+    assert check.rows[0]["item"] == item_a.statement.code and check.rows[0]["differs"]
+    assert check.rows[0]["text"] == item_a.statement.text
+    assert res.summary.startswith("The 8 dropouts rated 1 of 2 items differently from the 10")
+
+
+def test_no_attrition_check_for_the_first_round(two_rounds):
+    r1, _, _ = two_rounds
+    assert round_attrition_check(round=r1) is None
