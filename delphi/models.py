@@ -75,6 +75,14 @@ class Study(models.Model):
     # Finishing freezes the study: no more rounds, reminders or protocol changes.
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # Reporting (ACCORD items the data cannot answer); free text the report includes as written.
+    ethics_approval = models.TextField(blank=True)
+    funding = models.TextField(blank=True)
+    conflicts_of_interest = models.TextField(blank=True)
+    steering_group = models.TextField(blank=True)
+    pilot_testing = models.TextField(blank=True)
+    registration = models.TextField(blank=True)
+
     ends_at = models.DateTimeField(null=True, blank=True)
     is_demo = models.BooleanField(default=False)
     created_by = models.ForeignKey(
@@ -621,3 +629,52 @@ class GroupConcordance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["round", "group_key"], name="concordance_unique"),
         ]
+
+
+class ReportExport(models.Model):
+    """A generated report file (ZIP, workbook or PDF), cached by a fingerprint of its inputs.
+
+    One row per study x kind x options; regenerating replaces its content. The page polls this
+    row (status, progress, stage), never Celery's result backend.
+    """
+
+    class Kind(models.TextChoices):
+        ZIP = "zip", _("Tidy data (ZIP)")
+        XLSX = "xlsx", _("Excel workbook")
+        PDF = "pdf", _("PDF report")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="report_exports")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    language = models.CharField(max_length=5, default="en")
+    include_comments = models.BooleanField(default=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    stage = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    content = models.BinaryField(null=True, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    stamp = models.CharField(max_length=500, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "kind", "language", "include_comments"],
+                name="report_export_unique",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="report_progress_le_100"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} report of {self.study_id} ({self.status})"
