@@ -178,6 +178,22 @@ class ProtocolForm(forms.Form):
             for i in range(1, 10)
         ],
     )
+    ranking_top_k = forms.IntegerField(
+        min_value=1,
+        max_value=500,
+        required=False,
+        label="Ranking: each panelist ranks their top",
+        help_text="Leave empty to have every item ranked.",
+    )
+    ranking_consensus_w = forms.FloatField(
+        min_value=0.05,
+        max_value=1,
+        label="Ranking consensus: Kendall's W at least",
+        help_text="0.7 = strong agreement (Schmidt 1997).",
+    )
+    ranking_allow_ties = forms.BooleanField(
+        required=False, label="Ranking: two items may share a rank"
+    )
     reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -216,6 +232,9 @@ class ProtocolForm(forms.Form):
             "quorum_pct": study.quorum_pct,
             "quorum_min_per_group": study.quorum_min_per_group,
             "quantile_method": study.quantile_method,
+            "ranking_top_k": study.ranking_top_k,
+            "ranking_consensus_w": study.ranking_consensus_w,
+            "ranking_allow_ties": study.ranking_allow_ties,
         }
 
     def clean_bands(self):
@@ -280,6 +299,9 @@ class ProtocolForm(forms.Form):
             "quorum_pct": c["quorum_pct"],
             "quorum_min_per_group": c["quorum_min_per_group"],
             "quantile_method": c["quantile_method"],
+            "ranking_top_k": c.get("ranking_top_k"),
+            "ranking_consensus_w": c.get("ranking_consensus_w") or 0.7,
+            "ranking_allow_ties": bool(c.get("ranking_allow_ties")),
         }
 
 

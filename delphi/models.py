@@ -71,6 +71,11 @@ class Study(models.Model):
         blank=True,
         help_text="Minimum responses per stakeholder group (empty = the smallest group size).",
     )
+    # Ranking rounds: how many items each panelist ranks (null = all), whether two items may
+    # share a rank, and the Kendall's W at which the panel's ranking counts as consensus.
+    ranking_top_k = models.PositiveSmallIntegerField(null=True, blank=True)
+    ranking_allow_ties = models.BooleanField(default=False)
+    ranking_consensus_w = models.FloatField(default=0.7)
     protocol_locked_at = models.DateTimeField(null=True, blank=True)
     # Finishing freezes the study: no more rounds, reminders or protocol changes.
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -104,6 +109,9 @@ class Study(models.Model):
         "min_group_size",
         "quorum_pct",
         "quorum_min_per_group",
+        "ranking_top_k",
+        "ranking_allow_ties",
+        "ranking_consensus_w",
     )
 
     class Meta:
@@ -114,6 +122,10 @@ class Study(models.Model):
                 condition=Q(scale_max__gt=F("scale_min")), name="study_scale_ordered"
             ),
             models.CheckConstraint(condition=Q(planned_rounds__gte=1), name="study_rounds_ge_1"),
+            models.CheckConstraint(
+                condition=Q(ranking_consensus_w__gt=0, ranking_consensus_w__lte=1),
+                name="study_ranking_w_0_1",
+            ),
             models.CheckConstraint(
                 condition=Q(quantile_method__gte=1, quantile_method__lte=9),
                 name="study_quantile_type_1_9",
@@ -281,6 +293,8 @@ class Response(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     last_page = models.PositiveSmallIntegerField(default=0)
+    # The page's counter of the last ranking saved: an older save arriving late is ignored.
+    ranking_seq = models.BigIntegerField(default=0)
     # Excluded from analysis (a withdrawn panelist who asked for their answers to be dropped).
     excluded = models.BooleanField(default=False)
 
@@ -320,6 +334,24 @@ class Rating(models.Model):
 
     def __str__(self):
         return f"{self.response_id}/{self.item_id}={self.value}"
+
+
+class Ranking(models.Model):
+    """One item's place in a panelist's ranking (1 = most important). Unranked = no row."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="rankings")
+    item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="rankings")
+    rank = models.PositiveSmallIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "item"], name="ranking_unique"),
+            models.CheckConstraint(condition=Q(rank__gte=1), name="ranking_rank_ge_1"),
+        ]
+
+    def __str__(self):
+        return f"{self.response_id}/{self.item_id}#{self.rank}"
 
 
 class PromptAnswer(models.Model):
@@ -628,6 +660,57 @@ class GroupConcordance(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["round", "group_key"], name="concordance_unique"),
+        ]
+
+
+class RankingItemResult(models.Model):
+    """A ranking round's statistics for one item x group ('all' or a stakeholder group code)."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="ranking_results")
+    item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="ranking_results")
+    group_key = models.CharField(max_length=40)
+    group = models.ForeignKey(StakeholderGroup, null=True, blank=True, on_delete=models.CASCADE)
+    n = models.PositiveIntegerField(default=0)
+    n_ranked = models.PositiveIntegerField(default=0)
+    mean_rank = models.FloatField(null=True)
+    median_rank = models.FloatField(null=True)
+    sd_rank = models.FloatField(null=True)
+    # Counts per rank as given: {"1": 4, "2": 1, ..., "unranked": 2}.
+    distribution = models.JSONField(default=dict)
+    prev_mean_rank = models.FloatField(null=True)
+    mean_rank_change = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["round", "item", "group_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "item", "group_key"], name="ranking_item_result_unique"
+            ),
+        ]
+
+
+class RankingConcordance(models.Model):
+    """Kendall's W of a ranking round for one group, and the consensus rule on the 'all' row."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="ranking_concordance")
+    group_key = models.CharField(max_length=40)
+    n_panelists = models.PositiveIntegerField()
+    n_items = models.PositiveIntegerField()
+    kendall_w = models.FloatField(null=True)
+    chi2 = models.FloatField(null=True)
+    df = models.PositiveIntegerField(null=True)
+    p = models.FloatField(null=True)
+    prev_kendall_w = models.FloatField(null=True)
+    w_change = models.FloatField(null=True)
+    # Only on the 'all' row: the rule's threshold and whether W reached it.
+    consensus_threshold = models.FloatField(null=True)
+    consensus_reached = models.BooleanField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "group_key"], name="ranking_concordance_unique"
+            ),
         ]
 
 

@@ -165,12 +165,13 @@ def round_ratings_frame(*, round: Round, keys: dict[int, str] | None = None) -> 
 
 
 def round_previous(*, round: Round) -> Round | None:
-    """The rating round just before this one, whose ratings stability is measured against."""
+    """The latest earlier round of the same kind (rating -> rating, ranking -> ranking), whose
+    answers stability and change are measured against. A ranking round between two rating
+    rounds is skipped by the second rating round, and the other way round."""
     return (
-        Round.objects.filter(
-            study_id=round.study_id, number=round.number - 1, kind=Round.Kind.RATING
-        )
+        Round.objects.filter(study_id=round.study_id, number__lt=round.number, kind=round.kind)
         .exclude(status=Round.Status.DRAFT)
+        .order_by("-number")
         .first()
     )
 

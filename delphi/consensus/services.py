@@ -302,6 +302,19 @@ def _execute(run: ConsensusRun, attempt: int) -> None:
             f"Round {rnd.number} is {rnd.get_status_display().lower()}: close it before "
             "computing consensus."
         )
+    if rnd.kind == Round.Kind.RANKING:
+        from delphi.consensus.ranking import ranking_run_execute
+
+        ranking_run_execute(
+            run,
+            attempt,
+            engine=ENGINE_VERSION,
+            beat=_beat,
+            own=_own,
+            mark_analysed=_mark_analysed,
+            finish=_finish,
+        )
+        return
     protocol = round_protocol(round=rnd)
     _beat(run.pk, attempt, stage="Loading ratings", progress=10)
     keys = selectors.round_item_keys(round=rnd)
@@ -333,7 +346,13 @@ def _execute(run: ConsensusRun, attempt: int) -> None:
         with transaction.atomic():
             _own(run.pk, attempt)
             _mark_analysed(rnd)
-            _finish(run.pk, attempt, fingerprint, {}, note="Nothing to compute: not a rating round")
+            _finish(
+                run.pk,
+                attempt,
+                fingerprint,
+                {},
+                note="Nothing to compute: not a rating or ranking round",
+            )
         return
     if current.empty:
         raise ValidationError(

@@ -34,6 +34,7 @@ from delphi.panelist.session import (
 )
 from delphi.services import invitations as inv
 from delphi.services import responses as svc
+from delphi.views import ranking
 from panels.models import Invitation, Panelist
 from panels.tokens import token_verify
 
@@ -243,6 +244,10 @@ def round_page(request, panelist, round_uuid, page):
     rnd = sel.panelist_round(panelist=panelist, round_uuid=round_uuid)
     if rnd.kind == Round.Kind.GENERATION:
         return _prompt_page(request, panelist, rnd, page)
+    if rnd.kind == Round.Kind.RANKING:
+        if page != 1:
+            raise Http404
+        return ranking.ranking_view(request, panelist, rnd, _lang(panelist))
     lang = _lang(panelist)
     response = sel.panelist_response(panelist=panelist, round=rnd)
     items = sel.round_items(round=rnd)
@@ -420,6 +425,8 @@ def review(request, panelist, round_uuid):
     if gate:
         return gate
     rnd = sel.panelist_round(panelist=panelist, round_uuid=round_uuid)
+    if rnd.kind == Round.Kind.RANKING:
+        return ranking.ranking_review(request, panelist, rnd, _lang(panelist))
     response = sel.panelist_response(panelist=panelist, round=rnd)
     lang = _lang(panelist)
     if rnd.kind == Round.Kind.GENERATION:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('delphi', '0003_reports'),
+        ('delphi', '0004_ranking'),
     ]
 
     operations = [
