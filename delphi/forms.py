@@ -170,6 +170,12 @@ class ProtocolForm(forms.Form):
         label="Quorum: minimum responses per stakeholder group",
         help_text="Leave empty to use the smallest group shown on its own.",
     )
+    drafts_policy = forms.ChoiceField(
+        choices=Study.DraftsPolicy.choices,
+        label="Answers not submitted when the round closes",
+        help_text="Nothing is deleted whatever you choose; the results say how many responses "
+        "of each kind the analysis included.",
+    )
     quantile_method = forms.TypedChoiceField(
         coerce=int,
         label="Quantile method (Hyndman-Fan type)",
@@ -232,6 +238,7 @@ class ProtocolForm(forms.Form):
             "quorum_pct": study.quorum_pct,
             "quorum_min_per_group": study.quorum_min_per_group,
             "quantile_method": study.quantile_method,
+            "drafts_policy": study.drafts_policy,
             "ranking_top_k": study.ranking_top_k,
             "ranking_consensus_w": study.ranking_consensus_w,
             "ranking_allow_ties": study.ranking_allow_ties,
@@ -299,6 +306,7 @@ class ProtocolForm(forms.Form):
             "quorum_pct": c["quorum_pct"],
             "quorum_min_per_group": c["quorum_min_per_group"],
             "quantile_method": c["quantile_method"],
+            "drafts_policy": c["drafts_policy"],
             "ranking_top_k": c.get("ranking_top_k"),
             "ranking_consensus_w": c.get("ranking_consensus_w") or 0.7,
             "ranking_allow_ties": bool(c.get("ranking_allow_ties")),

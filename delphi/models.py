@@ -29,6 +29,11 @@ def default_definition() -> dict:
 
 
 class Study(models.Model):
+    class DraftsPolicy(models.TextChoices):
+        COMPLETE = "complete", _("Count complete drafts (every item answered) as submitted")
+        RATED = "rated", _("Count every rated item, submitted or not")
+        SUBMITTED = "submitted", _("Count only submitted responses")
+
     class StoppingRule(models.TextChoices):
         FIXED = "fixed", _("Stop after the planned number of rounds")
         CONSENSUS = "consensus", _("Stop when every item has reached a verdict (or planned rounds)")
@@ -71,6 +76,10 @@ class Study(models.Model):
         blank=True,
         help_text="Minimum responses per stakeholder group (empty = the smallest group size).",
     )
+    # What the analysis does with answers that were never submitted when the round closed.
+    drafts_policy = models.CharField(
+        max_length=10, choices=DraftsPolicy.choices, default=DraftsPolicy.COMPLETE
+    )
     # Ranking rounds: how many items each panelist ranks (null = all), whether two items may
     # share a rank, and the Kendall's W at which the panel's ranking counts as consensus.
     ranking_top_k = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -109,6 +118,7 @@ class Study(models.Model):
         "min_group_size",
         "quorum_pct",
         "quorum_min_per_group",
+        "drafts_policy",
         "ranking_top_k",
         "ranking_allow_ties",
         "ranking_consensus_w",
@@ -319,6 +329,9 @@ class Rating(models.Model):
     comment = models.TextField(blank=True)
     # Why the panelist moved across a band boundary since the previous round (optional).
     change_reason = models.TextField(blank=True)
+    # The page's per-item action counter: an autosave overwrites the row only when its
+    # sequence is newer, so a slow request of an earlier tap never undoes a later one.
+    seq = models.BigIntegerField(default=0, db_default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -566,6 +579,9 @@ class ConsensusRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
+    # Responses the run analysed, by kind, under the drafts policy it applied:
+    # {"policy": "complete", "submitted": 40, "complete_drafts": 3, "partial_drafts": 0, ...}
+    included = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-queued_at"]

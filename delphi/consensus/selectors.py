@@ -12,8 +12,9 @@ import io
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.db.models import Count, Q, Subquery
 
-from delphi.models import ConsensusRun, Rating, Response, Round, RoundItem
+from delphi.models import ConsensusRun, Rating, Response, Round, RoundItem, Study
 
 RATING_COLUMNS = ["panelist", "group", "item", "value"]
 # A panelist without a stakeholder group still counts in "all"; this names their group.
@@ -62,10 +63,87 @@ def round_item_keys(*, round: Round) -> dict[int, str]:
     return keys
 
 
-def _analysed_responses(round: Round):
-    # Drafts are not analysed: a panelist who never submitted has not given their answer.
-    # Excluded responses belong to withdrawn panelists who asked for their answers to be dropped.
-    return Response.objects.filter(round=round, status=Response.Status.SUBMITTED, excluded=False)
+def round_drafts_policy(round: Round) -> str:
+    """The drafts policy a round is analysed under: its snapshot's, else the study's."""
+    snap = round.rule_snapshot or {}
+    return snap.get("drafts_policy") or round.study.drafts_policy
+
+
+def _answered() -> Q:
+    return Q(value__isnull=False) | Q(unable=True)
+
+
+def _complete_drafts(round: Round):
+    """Draft responses that answer every item of the round (a value or "unable to rate")."""
+    # A subquery, not a count first: the ratings load stays one query.
+    n_items = (
+        RoundItem.objects.filter(round=round)
+        .order_by()
+        .values("round")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Response.objects.filter(round=round, status=Response.Status.DRAFT, excluded=False)
+        .annotate(
+            answered=Count(
+                "ratings",
+                filter=Q(ratings__value__isnull=False) | Q(ratings__unable=True),
+                distinct=True,
+            )
+        )
+        .filter(answered__gte=Subquery(n_items))
+    )
+
+
+def _analysed_ratings(round: Round, policy: str):
+    """The ratings the analysis reads under ``policy`` (Study.DraftsPolicy). Nothing is
+    deleted: the policy only chooses which stored answers count.
+
+    Excluded responses belong to withdrawn panelists who asked for their answers to be dropped.
+    """
+    base = Rating.objects.filter(response__round=round, response__excluded=False)
+    submitted = Q(response__status=Response.Status.SUBMITTED)
+    if policy == Study.DraftsPolicy.SUBMITTED:
+        return base.filter(submitted)
+    if policy == Study.DraftsPolicy.RATED:
+        # A draft's comment-only row is not a rating: it must not count as "unable to rate".
+        return base.filter(submitted | _answered())
+    complete = Q(response__in=_complete_drafts(round).values("pk"))
+    return base.filter(submitted | (complete & _answered()))
+
+
+def round_analysed_ratings(*, round: Round, policy: str | None = None):
+    """The Rating queryset the analysis of ``round`` reads (its drafts policy applied)."""
+    return _analysed_ratings(round, policy or round_drafts_policy(round))
+
+
+def round_response_counts(*, round: Round, policy: str | None = None) -> dict:
+    """How many responses of each kind the analysis of ``round`` includes under ``policy``:
+    submitted, complete drafts, partial drafts (some items rated), and those left out."""
+    policy = policy or round_drafts_policy(round)
+    responses = Response.objects.filter(round=round)
+    excluded = responses.filter(excluded=True).count()
+    submitted = responses.filter(excluded=False, status=Response.Status.SUBMITTED).count()
+    complete = _complete_drafts(round).count()
+    partial = (
+        responses.filter(excluded=False, status=Response.Status.DRAFT)
+        .filter(Q(ratings__value__isnull=False) | Q(ratings__unable=True))
+        .distinct()
+        .count()
+        - complete
+    )
+    include_complete = policy in (Study.DraftsPolicy.COMPLETE, Study.DraftsPolicy.RATED)
+    include_partial = policy == Study.DraftsPolicy.RATED
+    return {
+        "policy": policy,
+        "submitted": submitted,
+        "complete_drafts": complete if include_complete else 0,
+        "partial_drafts": partial if include_partial else 0,
+        "left_out_complete_drafts": 0 if include_complete else complete,
+        "left_out_partial_drafts": 0 if include_partial else partial,
+        "left_out_withdrawn": excluded,
+    }
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -85,10 +163,10 @@ RAW_NAMES = ["panelist", "group", "item_id", "value"]
 RAW_DTYPES = {"panelist": "category", "group": "category", "item_id": np.int64, "value": float}
 
 
-def _load_raw(round: Round) -> pd.DataFrame:
+def _load_raw(round: Round, policy: str) -> pd.DataFrame:
     """Columns panelist (public id), group (code; NaN without one), item_id, value (NaN)."""
     qs = (
-        Rating.objects.filter(response__in=_analysed_responses(round))
+        _analysed_ratings(round, policy)
         .order_by()
         .values_list(
             "response__panelist__public_id",
@@ -131,15 +209,18 @@ def _strings(column: pd.Series) -> np.ndarray:
     return categories[column.cat.codes.to_numpy()]
 
 
-def round_ratings_frame(*, round: Round, keys: dict[int, str] | None = None) -> pd.DataFrame:
-    """The long table ``panelist, group, item, value`` of one round's submitted ratings.
+def round_ratings_frame(
+    *, round: Round, keys: dict[int, str] | None = None, policy: str | None = None
+) -> pd.DataFrame:
+    """The long table ``panelist, group, item, value`` of one round's analysed ratings: the
+    submitted ones plus the drafts the round's drafts policy counts (``round_drafts_policy``).
 
     ``panelist``, ``group`` and ``item`` are str (object) columns; ``value`` is a float, and
     "unable to rate" is NaN. ``item`` is the stable key of ``round_item_keys``. Pass
     ``keys`` when the caller already has them.
     """
     keys = round_item_keys(round=round) if keys is None else keys
-    raw = _load_raw(round)
+    raw = _load_raw(round, policy or round_drafts_policy(round))
     if raw.empty or not keys:
         return _empty_frame()
     group = raw["group"]

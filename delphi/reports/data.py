@@ -357,7 +357,7 @@ def _ratings(study: Study, rounds: pd.DataFrame, meta: pd.DataFrame) -> pd.DataF
     for r in rounds[rounds["analysed"]].itertuples():
         rnd = Round.objects.get(pk=r.round_id)
         qs = (
-            Rating.objects.filter(response__in=selectors._analysed_responses(rnd))
+            selectors.round_analysed_ratings(round=rnd)
             .order_by()
             .values_list(
                 "response__panelist__public_id", "response__panelist__group__code", "item_id",

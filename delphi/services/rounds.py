@@ -212,6 +212,7 @@ def rule_snapshot(study: Study) -> dict:
         "planned_rounds": study.planned_rounds,
         "stopping_rule": study.stopping_rule,
         "consent_version": study.consent_version,
+        "drafts_policy": study.drafts_policy,
         "ranking_top_k": study.ranking_top_k,
         "ranking_allow_ties": study.ranking_allow_ties,
         "ranking_consensus_w": study.ranking_consensus_w,
