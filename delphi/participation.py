@@ -267,9 +267,14 @@ class AttritionCheck:
 
 
 def round_attrition_check(*, round: Round) -> AttritionCheck | None:
-    """Compare, on the previous rating round's ratings, those who then submitted ``round``
-    with those who did not. None when ``round`` has no previous rating round."""
-    from delphi.consensus.selectors import round_item_keys, round_previous, round_ratings_frame
+    """Compare, on the previous rating round's analysed ratings, those whose answers to
+    ``round`` count with those whose do not. None when there is no previous rating round."""
+    from delphi.consensus.selectors import (
+        round_analysed_ratings,
+        round_item_keys,
+        round_previous,
+        round_ratings_frame,
+    )
     from delphi.consensus.services import round_protocol
     from delphi.consensus.stats.attrition import attrition_bias
 
@@ -281,10 +286,13 @@ def round_attrition_check(*, round: Round) -> AttritionCheck | None:
     previous.study = round.study
     keys = round_item_keys(round=previous)
     frame = round_ratings_frame(round=previous, keys=keys)
+    # "Stayed": their answers to this round count, under its drafts policy, as the analysis
+    # reads them; the previous round's panel is everyone its analysis read.
     stayed = set(
-        Response.objects.filter(
-            round=round, status=Response.Status.SUBMITTED, excluded=False
-        ).values_list("panelist__public_id", flat=True)
+        round_analysed_ratings(round=round)
+        .order_by()
+        .values_list("response__panelist__public_id", flat=True)
+        .distinct()
     )
     protocol = round_protocol(round=previous)
     result = attrition_bias(

@@ -33,7 +33,7 @@ COUNTED = {
 
 
 def drafts_policy(study: Study) -> str:
-    """The study's drafts policy (``Study.drafts_policy``; "complete" where it is not set)."""
+    """The study's drafts policy (``Study.drafts_policy``); a round reads its snapshot's."""
     policy = getattr(study, "drafts_policy", "complete") or "complete"
     return policy if policy in COUNTED else "complete"
 
@@ -99,8 +99,11 @@ def round_quorum(*, round: Round) -> QuorumResult:
     ``quorum_min_per_group`` counted responses (the smallest group size when unset). A group
     with fewer eligible panelists than that can never meet it; it is reported, not skipped.
     """
+    from delphi.consensus.selectors import round_drafts_policy
+
     study = round.study
-    policy = drafts_policy(study)
+    policy = round_drafts_policy(round)
+    policy = policy if policy in COUNTED else "complete"
     counted_states = COUNTED[policy]
     status = round_answer_status(round=round)
     pct = study.quorum_pct

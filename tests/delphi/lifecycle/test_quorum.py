@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from delphi.models import Deviation, Round
+from delphi.models import Deviation, Round, Study
 from delphi.participation import round_answer_status
 from delphi.services.lifecycle import round_quorum
 from delphi.services.rounds import round_close
@@ -45,11 +45,16 @@ def test_quorum_under_the_default_policy_counts_complete_drafts(rnd):
     "policy, counted, met_overall",
     [("submitted", 4, False), ("complete", 6, True), ("rated", 8, True)],
 )
-def test_each_drafts_policy(rnd, policy, counted, met_overall):
-    study = rnd.study
-    study.drafts_policy = policy  # the field lands from the audit work; the read tolerates both
-    study.quorum_min_per_group = 0
+def test_each_drafts_policy(study, researcher, policy, counted, met_overall):
+    # The policy a round counts under is the one frozen when it opened.
+    Study.objects.filter(pk=study.pk).update(drafts_policy=policy, quorum_min_per_group=0)
+    study.refresh_from_db()
+    rnd = world.open_round(study, researcher)
+    world.populate(study, rnd)
+    Study.objects.filter(pk=study.pk).update(drafts_policy="complete")
+    rnd.refresh_from_db()
     q = round_quorum(round=rnd)
+    assert q.policy == policy
     assert q.counted == counted
     assert q.met is met_overall
 
