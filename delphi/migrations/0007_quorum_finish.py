@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('delphi', '0005_drafts_policy_rating_seq'),
+        ('delphi', '0006_communications_reminders'),
     ]
 
     operations = [
