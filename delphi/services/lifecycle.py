@@ -130,7 +130,7 @@ def round_quorum(*, round: Round) -> QuorumResult:
     overall = groups[0]
     reasons = []
     rate = overall.counted / overall.eligible if overall.eligible else None
-    if overall.eligible == 0:
+    if overall.eligible == 0 and pct > 0:
         reasons.append("Nobody on the panel can answer this round.")
     elif not overall.met:
         reasons.append(
