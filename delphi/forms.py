@@ -4,6 +4,7 @@ import re
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from delphi.consensus.definitions import PRESETS as STATS_PRESETS
 from delphi.models import Membership, Round, Study
@@ -339,17 +340,60 @@ class RoundForm(forms.Form):
         required=False, widget=DateTimeLocalInput(), label="Planned opening"
     )
     closes_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), label="Deadline")
+    remind_after_open = forms.CharField(
+        label="Reminders: days after opening",
+        required=False,
+        initial="3",
+        help_text="Whole days, comma-separated (e.g. “3, 7”). Empty: none.",
+    )
+    remind_before_deadline = forms.CharField(
+        label="Reminders: days before the deadline",
+        required=False,
+        initial="1",
+        help_text="Reminders go only to invited panelists who have not submitted.",
+    )
+    notify_deadline = forms.BooleanField(
+        label="Tell the panelists who have not submitted about the new deadline (e-mail)",
+        required=False,
+    )
 
-    def __init__(self, *args, editing=False, **kwargs):
+    REMINDER_FIELDS = ("remind_after_open", "remind_before_deadline", "notify_deadline")
+
+    def __init__(self, *args, editing=False, round_open=False, **kwargs):
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["kind"]
+        if not round_open:
+            del self.fields["notify_deadline"]
 
     def clean(self):
+        from django.utils import timezone
+
+        from delphi.services.reminders import plan_check, plan_from_text
+
         data = super().clean()
         opens, closes = data.get("opens_at"), data.get("closes_at")
         if opens and closes and closes <= opens:
             self.add_error("closes_at", "The deadline must come after the opening time.")
+        before = self.initial.get("closes_at")
+        moved = closes and not (
+            before
+            and before.replace(second=0, microsecond=0) == closes.replace(second=0, microsecond=0)
+        )
+        if moved and closes <= timezone.now():
+            self.add_error("closes_at", "The deadline is in the past: choose a later date.")
+        if "remind_after_open" in self.errors or "remind_before_deadline" in self.errors:
+            return data
+        try:
+            plan = plan_from_text(
+                after_open=data.get("remind_after_open", ""),
+                before_deadline=data.get("remind_before_deadline", ""),
+            )
+            plan_check(plan=plan, opens_at=self.initial.get("opened_at") or opens, closes_at=closes)
+        except ValidationError as exc:
+            apply_errors(self, exc)
+        else:
+            data["reminder_plan"] = plan
         return data
 
 
@@ -530,3 +574,33 @@ class CodingForm(forms.Form):
 class CodeWithdrawForm(forms.Form):
     code_id = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(max_length=500, label="Why withdraw this code")
+
+
+class CustomMessageForm(forms.Form):
+    """A message the researcher writes to a round's panelists, in English and Spanish."""
+
+    audience = forms.ChoiceField(
+        choices=[
+            ("noncompleters", "Panelists who have not submitted"),
+            ("group", "One stakeholder group"),
+            ("everyone", "Everyone invited to the round"),
+        ],
+        widget=forms.RadioSelect,
+        initial="noncompleters",
+    )
+    group = forms.ModelChoiceField(queryset=None, required=False, empty_label="Choose a group")
+    subject = forms.CharField(max_length=200, required=False)
+    body = forms.CharField(
+        label="Message", widget=forms.Textarea(attrs={"rows": 6}), required=False
+    )
+    subject_es = forms.CharField(label="Subject (Spanish)", max_length=200, required=False)
+    body_es = forms.CharField(
+        label="Message (Spanish)",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        help_text="Spanish-speaking panelists get this; without it, the English text.",
+    )
+
+    def __init__(self, *args, panel, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = panel.groups.all()

@@ -370,11 +370,11 @@ def test_plan_validation():
             opens_at=now,
             closes_at=now + 7 * DAY,
         )
-    with pytest.raises(Exception, match="Set a deadline"):
+    with pytest.raises(Exception, match="before the round opens"):
         reminders.plan_check(
-            plan=reminders.plan_from_text(after_open="", before_deadline="1"),
+            plan=reminders.plan_from_text(after_open="", before_deadline="10"),
             opens_at=now,
-            closes_at=None,
+            closes_at=now + 7 * DAY,
         )
     with pytest.raises(Exception, match="not a number of days"):
         reminders.plan_from_text(after_open="three", before_deadline="")
