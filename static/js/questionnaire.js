@@ -23,6 +23,15 @@
     status.classList.toggle("error", !!isError);
   }
 
+  // Each card says "Saved" under its own scale, in the page flow (never over content).
+  function sayOnCard(key, text, isError) {
+    var itemEl = form.querySelector('[data-item="' + key.split(":")[0] + '"]');
+    var box = itemEl && itemEl.querySelector(".item-saved");
+    if (!box) return;
+    box.textContent = text;
+    box.classList.toggle("error", !!isError);
+  }
+
   function answered(itemEl) {
     return !!itemEl.querySelector("input.btn-check:checked");
   }
@@ -76,6 +85,7 @@
       inFlight--;
       if (r.resp.ok && r.data.ok) {
         if (pending[key] === payload) delete pending[key];
+        sayOnCard(key, form.dataset.msgSaved);
         if (!Object.keys(pending).length) say(form.dataset.msgSaved);
       } else if (r.resp.status >= 500) {
         scheduleRetry();
@@ -83,10 +93,12 @@
         // Refused (closed round, bad value): keep it visible, do not retry forever.
         delete pending[key];
         say(form.dataset.msgError + " " + (r.data.error || r.resp.status), true);
+        sayOnCard(key, form.dataset.msgError + " " + (r.data.error || r.resp.status), true);
       }
     }).catch(function () {
       inFlight--;
       say(form.dataset.msgOffline, true);
+      sayOnCard(key, form.dataset.msgOffline, true);
       scheduleRetry();
     });
   }
