@@ -44,6 +44,7 @@ class Provenance(models.TextChoices):
     FOCUS_GROUP = "focus_group", _("Focus group")
     LITERATURE = "literature", _("Literature")
     PANELIST = "panelist", _("Panelist suggestion")
+    PANELIST_ANSWER = "panelist_answer", _("Panelist open-ended answer")
 
 
 class Statement(models.Model):

@@ -160,6 +160,12 @@ class ProtocolForm(forms.Form):
         label="Smallest group shown on its own",
         help_text="Per-group feedback is hidden for smaller groups, so nobody can be singled out.",
     )
+    drafts_policy = forms.ChoiceField(
+        choices=Study.DraftsPolicy.choices,
+        label="Answers not submitted when the round closes",
+        help_text="Nothing is deleted whatever you choose; the results say how many responses "
+        "of each kind the analysis included.",
+    )
     quantile_method = forms.TypedChoiceField(
         coerce=int,
         label="Quantile method (Hyndman-Fan type)",
@@ -167,6 +173,22 @@ class ProtocolForm(forms.Form):
             (i, f"Type {i}" + (" (R default, Excel PERCENTILE.INC)" if i == 7 else ""))
             for i in range(1, 10)
         ],
+    )
+    ranking_top_k = forms.IntegerField(
+        min_value=1,
+        max_value=500,
+        required=False,
+        label="Ranking: each panelist ranks their top",
+        help_text="Leave empty to have every item ranked.",
+    )
+    ranking_consensus_w = forms.FloatField(
+        min_value=0.05,
+        max_value=1,
+        label="Ranking consensus: Kendall's W at least",
+        help_text="0.7 = strong agreement (Schmidt 1997).",
+    )
+    ranking_allow_ties = forms.BooleanField(
+        required=False, label="Ranking: two items may share a rank"
     )
     reason = forms.CharField(
         required=False,
@@ -204,6 +226,10 @@ class ProtocolForm(forms.Form):
             "stopping_rule_detail": study.stopping_rule_detail,
             "min_group_size": study.min_group_size,
             "quantile_method": study.quantile_method,
+            "drafts_policy": study.drafts_policy,
+            "ranking_top_k": study.ranking_top_k,
+            "ranking_consensus_w": study.ranking_consensus_w,
+            "ranking_allow_ties": study.ranking_allow_ties,
         }
 
     def clean_bands(self):
@@ -252,6 +278,10 @@ class ProtocolForm(forms.Form):
             "stopping_rule_detail": c["stopping_rule_detail"],
             "min_group_size": c["min_group_size"],
             "quantile_method": c["quantile_method"],
+            "drafts_policy": c["drafts_policy"],
+            "ranking_top_k": c.get("ranking_top_k"),
+            "ranking_consensus_w": c.get("ranking_consensus_w") or 0.7,
+            "ranking_allow_ties": bool(c.get("ranking_allow_ties")),
         }
 
 
@@ -407,3 +437,68 @@ def apply_errors(form: forms.Form, exc) -> None:
     else:
         for message in exc.messages:
             form.add_error(None, message)
+
+
+class CodingForm(forms.Form):
+    """What to do with the selected answers. The selection itself comes from the checkboxes."""
+
+    ACTIONS = [
+        ("new", "Create a new statement from them"),
+        ("link", "Link them to an existing statement"),
+        ("unusable", "Mark them not usable"),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS, widget=forms.RadioSelect, initial="new")
+    domain = forms.ModelChoiceField(queryset=None, required=False, empty_label="Choose a domain")
+    code = forms.CharField(
+        max_length=20,
+        required=False,
+        label="Code",
+        help_text="Leave empty for the next free code, e.g. CD-P1.",
+    )
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Statement"
+    )
+    plain_text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Plain-language text"
+    )
+    text_es = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Statement (Spanish)"
+    )
+    plain_text_es = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Plain-language text (Spanish)",
+    )
+    statement = forms.ModelChoiceField(
+        queryset=None, required=False, label="Existing statement", empty_label="Choose a statement"
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Why not usable"
+    )
+
+    def __init__(self, *args, framework, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["domain"].queryset = framework.domains.all()
+        self.fields["statement"].queryset = framework.statements.filter(
+            is_active=True
+        ).select_related("domain")
+        self.fields["statement"].label_from_instance = lambda s: f"{s.code}: {s.text[:90]}"
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "new":
+            if not data.get("domain"):
+                self.add_error("domain", "Choose the new statement's domain.")
+            if not (data.get("text") or "").strip():
+                self.add_error("text", "Write the new statement's wording.")
+        elif action == "link" and not data.get("statement"):
+            self.add_error("statement", "Choose the statement these answers support.")
+        elif action == "unusable" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why these answers are not usable; it is kept.")
+        return data
+
+
+class CodeWithdrawForm(forms.Form):
+    code_id = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=500, label="Why withdraw this code")

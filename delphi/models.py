@@ -29,6 +29,11 @@ def default_definition() -> dict:
 
 
 class Study(models.Model):
+    class DraftsPolicy(models.TextChoices):
+        COMPLETE = "complete", _("Count complete drafts (every item answered) as submitted")
+        RATED = "rated", _("Count every rated item, submitted or not")
+        SUBMITTED = "submitted", _("Count only submitted responses")
+
     class StoppingRule(models.TextChoices):
         FIXED = "fixed", _("Stop after the planned number of rounds")
         CONSENSUS = "consensus", _("Stop when every item has reached a verdict (or planned rounds)")
@@ -62,7 +67,24 @@ class Study(models.Model):
     min_group_size = models.PositiveSmallIntegerField(
         default=3, help_text="Smallest stakeholder group whose feedback is shown on its own."
     )
+    # What the analysis does with answers that were never submitted when the round closed.
+    drafts_policy = models.CharField(
+        max_length=10, choices=DraftsPolicy.choices, default=DraftsPolicy.COMPLETE
+    )
+    # Ranking rounds: how many items each panelist ranks (null = all), whether two items may
+    # share a rank, and the Kendall's W at which the panel's ranking counts as consensus.
+    ranking_top_k = models.PositiveSmallIntegerField(null=True, blank=True)
+    ranking_allow_ties = models.BooleanField(default=False)
+    ranking_consensus_w = models.FloatField(default=0.7)
     protocol_locked_at = models.DateTimeField(null=True, blank=True)
+
+    # Reporting (ACCORD items the data cannot answer); free text the report includes as written.
+    ethics_approval = models.TextField(blank=True)
+    funding = models.TextField(blank=True)
+    conflicts_of_interest = models.TextField(blank=True)
+    steering_group = models.TextField(blank=True)
+    pilot_testing = models.TextField(blank=True)
+    registration = models.TextField(blank=True)
 
     ends_at = models.DateTimeField(null=True, blank=True)
     is_demo = models.BooleanField(default=False)
@@ -83,6 +105,10 @@ class Study(models.Model):
         "stopping_rule",
         "stopping_rule_detail",
         "min_group_size",
+        "drafts_policy",
+        "ranking_top_k",
+        "ranking_allow_ties",
+        "ranking_consensus_w",
     )
 
     class Meta:
@@ -93,6 +119,10 @@ class Study(models.Model):
                 condition=Q(scale_max__gt=F("scale_min")), name="study_scale_ordered"
             ),
             models.CheckConstraint(condition=Q(planned_rounds__gte=1), name="study_rounds_ge_1"),
+            models.CheckConstraint(
+                condition=Q(ranking_consensus_w__gt=0, ranking_consensus_w__lte=1),
+                name="study_ranking_w_0_1",
+            ),
             models.CheckConstraint(
                 condition=Q(quantile_method__gte=1, quantile_method__lte=9),
                 name="study_quantile_type_1_9",
@@ -249,6 +279,8 @@ class Response(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     last_page = models.PositiveSmallIntegerField(default=0)
+    # The page's counter of the last ranking saved: an older save arriving late is ignored.
+    ranking_seq = models.BigIntegerField(default=0)
     # Excluded from analysis (a withdrawn panelist who asked for their answers to be dropped).
     excluded = models.BooleanField(default=False)
 
@@ -273,6 +305,9 @@ class Rating(models.Model):
     comment = models.TextField(blank=True)
     # Why the panelist moved across a band boundary since the previous round (optional).
     change_reason = models.TextField(blank=True)
+    # The page's per-item action counter: an autosave overwrites the row only when its
+    # sequence is newer, so a slow request of an earlier tap never undoes a later one.
+    seq = models.BigIntegerField(default=0, db_default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -288,6 +323,24 @@ class Rating(models.Model):
 
     def __str__(self):
         return f"{self.response_id}/{self.item_id}={self.value}"
+
+
+class Ranking(models.Model):
+    """One item's place in a panelist's ranking (1 = most important). Unranked = no row."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="rankings")
+    item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="rankings")
+    rank = models.PositiveSmallIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "item"], name="ranking_unique"),
+            models.CheckConstraint(condition=Q(rank__gte=1), name="ranking_rank_ge_1"),
+        ]
+
+    def __str__(self):
+        return f"{self.response_id}/{self.item_id}#{self.rank}"
 
 
 class PromptAnswer(models.Model):
@@ -334,6 +387,89 @@ class Suggestion(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(text=""), name="suggestion_text_not_empty"),
         ]
+
+
+class AnswerCode(models.Model):
+    """One coding decision on a panelist's words: an open-ended answer (or a fragment of it) or a
+    suggestion either supports a statement, or is marked not usable with a reason.
+
+    An answer may support several statements; a link is never deleted, only withdrawn (with
+    who and why), so a statement's sources stay traceable (CREDES: how items were generated).
+    """
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="answer_codes")
+    # The round the words were written in (the generation round, or the rating round of a
+    # suggestion).
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="answer_codes")
+    answer = models.ForeignKey(
+        PromptAnswer, null=True, blank=True, on_delete=models.CASCADE, related_name="codes"
+    )
+    suggestion = models.ForeignKey(
+        Suggestion, null=True, blank=True, on_delete=models.CASCADE, related_name="codes"
+    )
+    fragment = models.TextField(blank=True, help_text="The part of the answer used, if not all.")
+    statement = models.ForeignKey(
+        Statement, null=True, blank=True, on_delete=models.PROTECT, related_name="answer_codes"
+    )
+    unusable_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdraw_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["study", "round"], name="answer_code_study_round")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answer__isnull=False, suggestion__isnull=True)
+                | Q(answer__isnull=True, suggestion__isnull=False),
+                name="answer_code_one_source",
+            ),
+            # Either a link to a statement, or "not usable" with its reason.
+            models.CheckConstraint(
+                condition=Q(statement__isnull=False, unusable_reason="")
+                | (Q(statement__isnull=True) & ~Q(unusable_reason="")),
+                name="answer_code_statement_or_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | ~Q(withdraw_reason=""),
+                name="answer_code_withdrawn_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["answer", "statement", "fragment"],
+                condition=Q(withdrawn_at__isnull=True, answer__isnull=False),
+                name="answer_code_answer_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["suggestion", "statement", "fragment"],
+                condition=Q(withdrawn_at__isnull=True, suggestion__isnull=False),
+                name="answer_code_suggestion_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["answer"],
+                condition=Q(
+                    withdrawn_at__isnull=True, answer__isnull=False, statement__isnull=True
+                ),
+                name="answer_code_answer_unusable_once",
+            ),
+            models.UniqueConstraint(
+                fields=["suggestion"],
+                condition=Q(
+                    withdrawn_at__isnull=True, suggestion__isnull=False, statement__isnull=True
+                ),
+                name="answer_code_suggestion_unusable_once",
+            ),
+        ]
+
+    def __str__(self):
+        target = self.statement_id or "not usable"
+        return f"{self.answer_id or self.suggestion_id} -> {target}"
 
 
 class ItemChange(models.Model):
@@ -419,6 +555,9 @@ class ConsensusRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
+    # Responses the run analysed, by kind, under the drafts policy it applied:
+    # {"policy": "complete", "submitted": 40, "complete_drafts": 3, "partial_drafts": 0, ...}
+    included = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-queued_at"]
@@ -514,3 +653,103 @@ class GroupConcordance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["round", "group_key"], name="concordance_unique"),
         ]
+
+
+class RankingItemResult(models.Model):
+    """A ranking round's statistics for one item x group ('all' or a stakeholder group code)."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="ranking_results")
+    item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="ranking_results")
+    group_key = models.CharField(max_length=40)
+    group = models.ForeignKey(StakeholderGroup, null=True, blank=True, on_delete=models.CASCADE)
+    n = models.PositiveIntegerField(default=0)
+    n_ranked = models.PositiveIntegerField(default=0)
+    mean_rank = models.FloatField(null=True)
+    median_rank = models.FloatField(null=True)
+    sd_rank = models.FloatField(null=True)
+    # Counts per rank as given: {"1": 4, "2": 1, ..., "unranked": 2}.
+    distribution = models.JSONField(default=dict)
+    prev_mean_rank = models.FloatField(null=True)
+    mean_rank_change = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["round", "item", "group_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "item", "group_key"], name="ranking_item_result_unique"
+            ),
+        ]
+
+
+class RankingConcordance(models.Model):
+    """Kendall's W of a ranking round for one group, and the consensus rule on the 'all' row."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="ranking_concordance")
+    group_key = models.CharField(max_length=40)
+    n_panelists = models.PositiveIntegerField()
+    n_items = models.PositiveIntegerField()
+    kendall_w = models.FloatField(null=True)
+    chi2 = models.FloatField(null=True)
+    df = models.PositiveIntegerField(null=True)
+    p = models.FloatField(null=True)
+    prev_kendall_w = models.FloatField(null=True)
+    w_change = models.FloatField(null=True)
+    # Only on the 'all' row: the rule's threshold and whether W reached it.
+    consensus_threshold = models.FloatField(null=True)
+    consensus_reached = models.BooleanField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "group_key"], name="ranking_concordance_unique"
+            ),
+        ]
+
+
+class ReportExport(models.Model):
+    """A generated report file (ZIP, workbook or PDF), cached by a fingerprint of its inputs.
+
+    One row per study x kind x options; regenerating replaces its content. The page polls this
+    row (status, progress, stage), never Celery's result backend.
+    """
+
+    class Kind(models.TextChoices):
+        ZIP = "zip", _("Tidy data (ZIP)")
+        XLSX = "xlsx", _("Excel workbook")
+        PDF = "pdf", _("PDF report")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="report_exports")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    language = models.CharField(max_length=5, default="en")
+    include_comments = models.BooleanField(default=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    stage = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    content = models.BinaryField(null=True, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    stamp = models.CharField(max_length=500, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "kind", "language", "include_comments"],
+                name="report_export_unique",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="report_progress_le_100"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} report of {self.study_id} ({self.status})"

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from delphi.views import panelist as views
+from delphi.views import ranking
 
 app_name = "panelist"
 
@@ -18,6 +19,9 @@ urlpatterns = [
     path("r/<uuid:round_uuid>/", views.round_resume, name="round"),
     path("r/<uuid:round_uuid>/page/<int:page>/", views.round_page, name="page"),
     path("r/<uuid:round_uuid>/autosave/", views.autosave, name="autosave"),
+    path(
+        "r/<uuid:round_uuid>/ranking/autosave/", ranking.ranking_autosave, name="ranking_autosave"
+    ),
     path("r/<uuid:round_uuid>/review/", views.review, name="review"),
     path("r/<uuid:round_uuid>/done/", views.done, name="done"),
     path("r/<uuid:round_uuid>/suggest/", views.suggest, name="suggest"),

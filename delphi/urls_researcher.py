@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from delphi.views import framework, imports, panel, rounds, studies
+from delphi.views import coding, framework, imports, panel, rounds, studies
 
 s = "studies/<uuid:study>/"
 r = s + "rounds/<uuid:round>/"
@@ -36,6 +36,11 @@ urlpatterns = [
         framework.statement_edit,
         name="statement_edit",
     ),
+    path(
+        s + "framework/statements/<uuid:statement>/sources/",
+        coding.statement_sources,
+        name="statement_sources",
+    ),
     path(s + "framework/scenarios/new/", framework.scenario_create_view, name="scenario_create"),
     path(s + "framework/scenarios/<uuid:scenario>/", framework.scenario_edit, name="scenario_edit"),
     path(s + "framework/import/", framework.framework_import, name="framework_import"),
@@ -55,4 +60,9 @@ urlpatterns = [
         rounds.suggestion_decide,
         name="suggestion_decide",
     ),
+    # Coding open-ended answers and suggestions into statements
+    path(s + "coding/", coding.coding_queue, name="coding_queue"),
+    path(s + "coding/withdraw/", coding.coding_withdraw_view, name="coding_withdraw"),
+    path(s + "coding/answers.csv", coding.coding_export, name="coding_export"),
+    path(r + "start-rating/", coding.round_start_rating_view, name="round_start_rating"),
 ]

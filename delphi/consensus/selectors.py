@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.db.models import Count, Q, Subquery
 
-from delphi.models import ConsensusRun, Rating, Response, Round, RoundItem
+from delphi.models import ConsensusRun, Rating, Response, Round, RoundItem, Study
 
 RATING_COLUMNS = ["panelist", "group", "item", "value"]
 # A panelist without a stakeholder group still counts in "all"; this names their group.
@@ -72,10 +73,99 @@ def rounds_item_keys(*, rounds: list[Round]) -> dict[int, dict[int, str]]:
     return out
 
 
-def _analysed_responses(round: Round):
-    # Drafts are not analysed: a panelist who never submitted has not given their answer.
-    # Excluded responses belong to withdrawn panelists who asked for their answers to be dropped.
-    return Response.objects.filter(round=round, status=Response.Status.SUBMITTED, excluded=False)
+def round_drafts_policy(round: Round) -> str:
+    """The drafts policy a round is analysed under: its snapshot's, else the study's."""
+    snap = round.rule_snapshot or {}
+    return snap.get("drafts_policy") or round.study.drafts_policy
+
+
+def _answered() -> Q:
+    return Q(value__isnull=False) | Q(unable=True)
+
+
+def _complete_drafts(round: Round):
+    """Draft responses that answer every item of the round (a value or "unable to rate")."""
+    # A subquery, not a count first: the ratings load stays one query.
+    n_items = (
+        RoundItem.objects.filter(round=round)
+        .order_by()
+        .values("round")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Response.objects.filter(round=round, status=Response.Status.DRAFT, excluded=False)
+        .annotate(
+            answered=Count(
+                "ratings",
+                filter=Q(ratings__value__isnull=False) | Q(ratings__unable=True),
+                distinct=True,
+            )
+        )
+        .filter(answered__gte=Subquery(n_items))
+    )
+
+
+def _analysed_ratings(round: Round, policy: str):
+    """The ratings the analysis reads under ``policy`` (Study.DraftsPolicy). Nothing is
+    deleted: the policy only chooses which stored answers count.
+
+    Excluded responses belong to withdrawn panelists who asked for their answers to be dropped.
+    """
+    base = Rating.objects.filter(response__round=round, response__excluded=False)
+    submitted = Q(response__status=Response.Status.SUBMITTED)
+    if policy == Study.DraftsPolicy.SUBMITTED:
+        return base.filter(submitted)
+    if policy == Study.DraftsPolicy.RATED:
+        # A draft's comment-only row is not a rating: it must not count as "unable to rate".
+        return base.filter(submitted | _answered())
+    complete = Q(response__in=_complete_drafts(round).values("pk"))
+    return base.filter(submitted | (complete & _answered()))
+
+
+def round_analysed_ratings(*, round: Round, policy: str | None = None):
+    """The Rating queryset the analysis of ``round`` reads (its drafts policy applied)."""
+    return _analysed_ratings(round, policy or round_drafts_policy(round))
+
+
+def round_response_counts(*, round: Round, policy: str | None = None) -> dict:
+    """How many responses of each kind the analysis of ``round`` includes under ``policy``:
+    submitted, complete drafts, partial drafts (some items rated), and those left out."""
+    policy = policy or round_drafts_policy(round)
+    responses = Response.objects.filter(round=round)
+    excluded = responses.filter(excluded=True).count()
+    submitted = responses.filter(excluded=False, status=Response.Status.SUBMITTED).count()
+    complete = _complete_drafts(round).count()
+    partial = (
+        responses.filter(excluded=False, status=Response.Status.DRAFT)
+        .filter(Q(ratings__value__isnull=False) | Q(ratings__unable=True))
+        .distinct()
+        .count()
+        - complete
+    )
+    include_complete = policy in (Study.DraftsPolicy.COMPLETE, Study.DraftsPolicy.RATED)
+    include_partial = policy == Study.DraftsPolicy.RATED
+    return {
+        "policy": policy,
+        "submitted": submitted,
+        "complete_drafts": complete if include_complete else 0,
+        "partial_drafts": partial if include_partial else 0,
+        "left_out_complete_drafts": 0 if include_complete else complete,
+        "left_out_partial_drafts": 0 if include_partial else partial,
+        "left_out_withdrawn": excluded,
+    }
+
+
+def _analysed_responses(round: Round, policy: str):
+    """The responses whose ratings the analysis reads under ``policy`` (not their ratings:
+    of a draft only the answered ratings count, which ``_round_ratings`` applies)."""
+    responses = Response.objects.filter(round=round, excluded=False)
+    submitted = Q(status=Response.Status.SUBMITTED)
+    if policy == Study.DraftsPolicy.SUBMITTED:
+        return responses.filter(submitted)
+    if policy == Study.DraftsPolicy.RATED:
+        return responses
+    return responses.filter(submitted | Q(pk__in=_complete_drafts(round).values("pk")))
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -99,13 +189,15 @@ _PACKED = np.dtype([("item", ">i4"), ("value", ">i2")])
 def _packed_ratings(round_ids: list[int]) -> list[tuple[int, bytes]]:
     """(response id, packed ratings) for every response of the given rounds, drafts too.
 
-    One query. Each response's ratings are ``_PACKED`` records; value -1 is NULL (unable).
+    One query. Each response's ratings are ``_PACKED`` records; value -1 is "unable to rate",
+    -2 a row with neither value nor "unable" (a comment only).
     """
     if connection.vendor == "postgresql":
         # Table names come from the models; the round ids are a bound parameter.
         sql = (
             "SELECT r.response_id, string_agg(int4send(r.item_id::int4) "  # noqa: S608
-            "|| int2send(COALESCE(r.value, -1)::int2), ''::bytea) "
+            "|| int2send(COALESCE(r.value, CASE WHEN r.unable THEN -1 ELSE -2 END)::int2), "
+            "''::bytea) "
             f"FROM {Rating._meta.db_table} r JOIN {Response._meta.db_table} s "
             "ON s.id = r.response_id WHERE s.round_id = ANY(%s) GROUP BY r.response_id"
         )
@@ -113,13 +205,12 @@ def _packed_ratings(round_ids: list[int]) -> list[tuple[int, bytes]]:
             cursor.execute(sql, [list(round_ids)])
             return [(response_id, bytes(packed)) for response_id, packed in cursor.fetchall()]
     by_response: dict[int, list] = {}
-    rows = (
-        Rating.objects.filter(response__round_id__in=round_ids)
-        .order_by()
-        .values_list("response_id", "item_id", "value")
-    )
-    for response_id, item_id, value in rows:
-        by_response.setdefault(response_id, []).append((item_id, -1 if value is None else value))
+    rows = Rating.objects.filter(response__round_id__in=round_ids).order_by()
+    for response_id, item_id, value, unable in rows.values_list(
+        "response_id", "item_id", "value", "unable"
+    ):
+        code = value if value is not None else (-1 if unable else -2)
+        by_response.setdefault(response_id, []).append((item_id, code))
     return [
         (response_id, np.array(records, dtype=_PACKED).tobytes())
         for response_id, records in by_response.items()
@@ -205,23 +296,31 @@ class RoundRatings:
     digest: str
 
 
-def _responses(round: Round) -> list[tuple]:
-    return list(
-        _analysed_responses(round)
+def _responses(round: Round, policy: str) -> list[tuple]:
+    """(id, panelist public id, group code, is a draft) of the responses analysed."""
+    return [
+        (pk, public_id, group, status == Response.Status.DRAFT)
+        for pk, public_id, group, status in _analysed_responses(round, policy)
         .order_by()
-        .values_list("id", "panelist__public_id", "panelist__group__code")
-    )
+        .values_list("id", "panelist__public_id", "panelist__group__code", "status")
+    ]
 
 
 def rounds_ratings(
-    *, round: Round, previous: Round | None = None, keys: dict[int, str] | None = None
+    *,
+    round: Round,
+    previous: Round | None = None,
+    keys: dict[int, str] | None = None,
+    policy: str | None = None,
 ) -> tuple[RoundRatings, RoundRatings | None]:
     """This round's ratings and (optionally) the previous round's, in one pass.
 
-    Four queries however large the rounds: item keys, each round's analysed responses (which
-    rule says which responses count lives in ``_analysed_responses``), and one read of both
-    rounds' ratings, packed per response. Panelist, group and item key are attached by array
-    indexing, and the digest is computed from the same arrays, never from the string columns.
+    Each round is read under its drafts policy (``round_drafts_policy``; ``policy`` overrides
+    it for this round): the submitted responses plus the drafts the policy counts, and of a
+    draft only the answered ratings. Four queries however large the rounds: item keys, each
+    round's analysed responses, and one read of both rounds' ratings, packed per response.
+    Panelist, group and item key are attached by array indexing, and the digest is computed
+    from the same arrays, never from the string columns.
     """
     rounds = [round] + ([previous] if previous is not None else [])
     key_sets = {round.pk: keys} if keys is not None and previous is None else None
@@ -229,7 +328,12 @@ def rounds_ratings(
         key_sets = rounds_item_keys(rounds=rounds)
         if keys is not None:
             key_sets[round.pk] = keys
-    responses = {rnd.pk: _responses(rnd) for rnd in rounds}
+    if previous is not None and previous.study_id == round.study_id:
+        previous.study = round.study  # one study for both policies, not a query each
+    policies = {
+        rnd.pk: policy if policy and rnd is round else round_drafts_policy(rnd) for rnd in rounds
+    }
+    responses = {rnd.pk: _responses(rnd, policies[rnd.pk]) for rnd in rounds}
     packed = _packed_ratings([rnd.pk for rnd in rounds]) if any(responses.values()) else []
     # Which round each response belongs to, and its place in that round's response list.
     place = {row[0]: (rnd.pk, i) for rnd in rounds for i, row in enumerate(responses[rnd.pk])}
@@ -270,9 +374,12 @@ def _round_ratings(rnd, keys, responses, packed) -> RoundRatings:
     raw = records["value"].astype(np.int64)
     ids = np.array(sorted(keys), dtype=np.int64)
     i_at = _positions(ids, item_ids)
-    known = i_at >= 0  # -1: an item that is not this round's (impossible through the app)
-    if not known.all():
-        r_at, i_at, raw = r_at[known], i_at[known], raw[known]
+    draft = np.array([row[3] for row in responses], dtype=bool)
+    # Dropped: an item that is not this round's (impossible through the app), and a draft's
+    # row that holds no answer (a comment only is not "unable to rate").
+    keep = (i_at >= 0) & ~(draft[r_at] & (raw == -2))
+    if not keep.all():
+        r_at, i_at, raw = r_at[keep], i_at[keep], raw[keep]
     value = np.where(raw < 0, np.nan, raw.astype(np.float64))
     panelists = [row[1] for row in responses]
     groups = [row[2] if row[2] is not None else UNGROUPED for row in responses]
@@ -297,24 +404,28 @@ def _round_ratings(rnd, keys, responses, packed) -> RoundRatings:
     return RoundRatings(round=rnd, keys=keys, frame=frame, digest=digest)
 
 
-def round_ratings_frame(*, round: Round, keys: dict[int, str] | None = None) -> pd.DataFrame:
-    """The long table ``panelist, group, item, value`` of one round's analysed ratings.
+def round_ratings_frame(
+    *, round: Round, keys: dict[int, str] | None = None, policy: str | None = None
+) -> pd.DataFrame:
+    """The long table ``panelist, group, item, value`` of one round's analysed ratings: the
+    submitted ones plus the drafts the round's drafts policy counts (``round_drafts_policy``).
 
     ``panelist``, ``group`` and ``item`` are str (object) columns; ``value`` is a float, and
     "unable to rate" is NaN. ``item`` is the stable key of ``round_item_keys``. Pass
     ``keys`` when the caller already has them.
     """
-    current, _ = rounds_ratings(round=round, keys=keys)
+    current, _ = rounds_ratings(round=round, keys=keys, policy=policy)
     return current.frame
 
 
 def round_previous(*, round: Round) -> Round | None:
-    """The rating round just before this one, whose ratings stability is measured against."""
+    """The latest earlier round of the same kind (rating -> rating, ranking -> ranking), whose
+    answers stability and change are measured against. A ranking round between two rating
+    rounds is skipped by the second rating round, and the other way round."""
     return (
-        Round.objects.filter(
-            study_id=round.study_id, number=round.number - 1, kind=Round.Kind.RATING
-        )
+        Round.objects.filter(study_id=round.study_id, number__lt=round.number, kind=round.kind)
         .exclude(status=Round.Status.DRAFT)
+        .order_by("-number")
         .first()
     )
 

@@ -34,6 +34,7 @@ from delphi.models import (
     ItemResult,
     Round,
     RoundItem,
+    Study,
 )
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Protocol:
     definition: dict
     quantile_type: int
     source: str  # "snapshot" or "study"
+    drafts_policy: str = "complete"
 
     def as_dict(self) -> dict:
         return {
@@ -73,6 +75,7 @@ class Protocol:
             "bands": [list(b) for b in self.bands],
             "definition": self.definition,
             "quantile_type": self.quantile_type,
+            "drafts_policy": self.drafts_policy,
         }
 
 
@@ -106,6 +109,7 @@ def round_protocol(*, round: Round) -> Protocol:
         ),
         quantile_type=int(pick("quantile_method", "quantile_type", default=study.quantile_method)),
         source="snapshot" if snap else "study",
+        drafts_policy=snap.get("drafts_policy") or study.drafts_policy,
     )
 
 
@@ -289,11 +293,27 @@ def _execute(run: ConsensusRun, attempt: int) -> None:
             f"Round {rnd.number} is {rnd.get_status_display().lower()}: close it before "
             "computing consensus."
         )
+    if rnd.kind == Round.Kind.RANKING:
+        from delphi.consensus.ranking import ranking_run_execute
+
+        ranking_run_execute(
+            run,
+            attempt,
+            engine=ENGINE_VERSION,
+            beat=_beat,
+            own=_own,
+            mark_analysed=_mark_analysed,
+            finish=_finish,
+        )
+        return
     protocol = round_protocol(round=rnd)
     _beat(run.pk, attempt, stage="Loading ratings", progress=10)
+    included = selectors.round_response_counts(round=rnd, policy=protocol.drafts_policy)
     prev_round = selectors.round_previous(round=rnd)
     # Both rounds in one pass; the digests come from the same arrays, not a second pass.
-    loaded, loaded_prev = selectors.rounds_ratings(round=rnd, previous=prev_round)
+    loaded, loaded_prev = selectors.rounds_ratings(
+        round=rnd, previous=prev_round, policy=protocol.drafts_policy
+    )
     keys, current = loaded.keys, loaded.frame
     previous = loaded_prev.frame if loaded_prev is not None else None
     if previous is not None and previous.empty:
@@ -310,19 +330,35 @@ def _execute(run: ConsensusRun, attempt: int) -> None:
         ).exists()
     )
     if unchanged:
-        _finish(run.pk, attempt, fingerprint, {"load_s": round(t_load - t0, 3)}, unchanged=True)
+        _finish(
+            run.pk,
+            attempt,
+            fingerprint,
+            {"load_s": round(t_load - t0, 3)},
+            unchanged=True,
+            included=included,
+        )
         return
 
     if rnd.kind != Round.Kind.RATING:
         with transaction.atomic():
             _own(run.pk, attempt)
             _mark_analysed(rnd)
-            _finish(run.pk, attempt, fingerprint, {}, note="Nothing to compute: not a rating round")
+            _finish(
+                run.pk,
+                attempt,
+                fingerprint,
+                {},
+                note="Nothing to compute: not a rating or ranking round",
+                included=included,
+            )
         return
     if current.empty:
         raise ValidationError(
-            f"Round {rnd.number} has no submitted ratings to analyse. Drafts are not analysed; "
-            "check that panelists have submitted."
+            f"Round {rnd.number} has no ratings to analyse under the drafts policy "
+            f"“{Study.DraftsPolicy(protocol.drafts_policy).label}”: {_counts_text(included)}. "
+            "Check that panelists have answered, or change the policy (a deviation once the "
+            "protocol is locked)."
         )
 
     _beat(run.pk, attempt, stage="Computing statistics", progress=40)
@@ -364,7 +400,17 @@ def _execute(run: ConsensusRun, attempt: int) -> None:
             "ratings": len(current),
             "result_rows": len(results),
         }
-        _finish(run.pk, attempt, fingerprint, timings)
+        _finish(run.pk, attempt, fingerprint, timings, included=included)
+
+
+def _counts_text(included: dict) -> str:
+    return (
+        f"{included.get('submitted', 0)} submitted, "
+        f"{included.get('complete_drafts', 0)} complete drafts and "
+        f"{included.get('partial_drafts', 0)} partial drafts included; "
+        f"{included.get('left_out_complete_drafts', 0)} complete and "
+        f"{included.get('left_out_partial_drafts', 0)} partial drafts left out"
+    )
 
 
 def _own(run_id: int, attempt: int) -> None:
@@ -386,7 +432,9 @@ def _mark_analysed(rnd: Round) -> None:
         raise ValidationError(f"Round {rnd.number} changed status while it was being analysed.")
 
 
-def _finish(run_id, attempt, fingerprint, timings, *, unchanged=False, note="") -> None:
+def _finish(
+    run_id, attempt, fingerprint, timings, *, unchanged=False, note="", included=None
+) -> None:
     stage = note or ("Done: ratings unchanged since the last run" if unchanged else "Done")
     changed = ConsensusRun.objects.filter(
         pk=run_id, status=ConsensusRun.Status.RUNNING, attempts=attempt
@@ -398,6 +446,7 @@ def _finish(run_id, attempt, fingerprint, timings, *, unchanged=False, note="") 
         finished_at=timezone.now(),
         heartbeat_at=timezone.now(),
         timings=timings,
+        included=included or {},
     )
     if changed != 1:
         raise RunLost(f"run {run_id} attempt {attempt} was re-claimed")

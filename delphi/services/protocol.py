@@ -70,6 +70,14 @@ def protocol_errors(p: dict) -> dict[str, list[str]]:
         errors["quantile_method"] = ["The Hyndman-Fan quantile type is a number from 1 to 9."]
     if p["planned_rounds"] < 1:
         errors["planned_rounds"] = ["Plan at least one round."]
+    top_k = p.get("ranking_top_k")
+    if top_k is not None and top_k < 1:
+        errors["ranking_top_k"] = ["A top-k ranking ranks at least one item; leave empty for all."]
+    w = p.get("ranking_consensus_w", 0.7)
+    if w is None or not 0 < w <= 1:
+        errors["ranking_consensus_w"] = [
+            "Kendall's W is between 0 and 1: choose a value in (0, 1]."
+        ]
     if p["min_group_size"] < 1:
         errors["min_group_size"] = ["The smallest group shown on its own must be at least 1."]
     return errors

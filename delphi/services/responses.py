@@ -8,6 +8,7 @@ leave one row; submission is a compare-and-set on Response.status.
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -76,19 +77,32 @@ def response_for(*, panelist: Panelist, round: Round) -> Response:
         return Response.objects.get(round=round, panelist=panelist)
 
 
-def rating_save(*, target: AutosaveTarget, **fields) -> None:
+MAX_SEQ = 2**53  # what a page's script can count to exactly (a JavaScript number)
+
+
+def rating_save(*, target: AutosaveTarget, seq: int | None = None, **fields) -> bool:
     """Save one answer (any of value, comment, change_reason) as a draft: one upsert.
 
     ``target`` comes from ``autosave_target`` (the panelist's session, checked). ``value`` is a
     token as the page sends it ('7', 'unable', ''); fields not given are left as they are, so
-    autosaving a comment never clears a rating. Raw SQL for the same reason as the target
-    query: it is the hot path; ``INSERT ... ON CONFLICT (response_id, item_id) DO UPDATE`` runs
-    on SQLite and PostgreSQL alike, and the unique constraint makes two tabs leave one row.
+    autosaving a comment never clears a rating. ``seq`` is the page's counter for this item:
+    the row is overwritten only when ``seq`` is newer than the one stored, so of two quick
+    taps whose requests cross, the later tap stays. Returns False when a newer action was
+    already stored (nothing changed).
+
+    Raw SQL for the same reason as the target query: it is the hot path;
+    ``INSERT ... ON CONFLICT (response_id, item_id) DO UPDATE ... WHERE`` runs on SQLite and
+    PostgreSQL alike, the unique constraint makes two tabs leave one row, and the WHERE makes
+    "newer wins" one statement with no read first.
     """
     if not target.panelist_active:
         raise ValidationError(_("You have withdrawn from this study, so answers are not saved."))
     if not target.round_writable:
         raise RoundClosed(_("This round has closed: your answers can no longer be changed."))
+    if seq is not None and (
+        isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < MAX_SEQ
+    ):
+        raise ValidationError(_("This answer could not be read; please use Save and continue."))
     values = {"value": None, "unable": False, "comment": "", "change_reason": ""}
     update = []
     if "value" in fields:
@@ -112,17 +126,23 @@ def rating_save(*, target: AutosaveTarget, **fields) -> None:
         raise ValidationError(_("You have withdrawn from this study, so answers are not saved."))
     ops = connection.ops
     table = ops.quote_name(Rating._meta.db_table)
-    columns = ["response_id", "item_id", "value", "unable", "comment", "change_reason"]
-    assignments = ", ".join(f"{c} = excluded.{c}" for c in [*update, "updated_at"])
+    columns = ["response_id", "item_id", "value", "unable", "comment", "change_reason", "seq"]
+    assigned = [*update, "updated_at"]
+    newer = ""
+    if seq is not None:
+        assigned.append("seq")
+        newer = f" WHERE {table}.seq < excluded.seq"
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in assigned)
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}, updated_at) "  # noqa: S608 - names
-        f"VALUES (%s, %s, %s, %s, %s, %s, %s) "
-        f"ON CONFLICT (response_id, item_id) DO UPDATE SET {assignments}"
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+        f"ON CONFLICT (response_id, item_id) DO UPDATE SET {assignments}{newer}"
     )
-    params = [response_id, target.item_id] + [values[c] for c in columns[2:]]
-    params.append(ops.adapt_datetimefield_value(timezone.now()))
+    params = [response_id, target.item_id] + [values[c] for c in columns[2:6]]
+    params += [seq or 0, ops.adapt_datetimefield_value(timezone.now())]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return cursor.rowcount != 0
 
 
 def response_for_ids(*, panelist_id: int, round_id: int) -> Response:
@@ -182,6 +202,12 @@ def ratings_save_page(
                 unique_fields=["response", "item"],
                 update_fields=["comment", "change_reason", "updated_at"],
             )
+        if with_value or without_value:
+            # The page post is the panelist's latest action on these items: an autosave that
+            # was still in flight from before it carries an older sequence and is ignored.
+            Rating.objects.filter(
+                response=response, item__in=[r.item for r in with_value + without_value]
+            ).update(seq=F("seq") + 1)
     return response
 
 

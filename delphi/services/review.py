@@ -10,7 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from competencies.models import Domain, Provenance, Statement
-from delphi.models import ItemChange, Round, RoundItem, Suggestion
+from delphi.models import AnswerCode, ItemChange, Round, RoundItem, Suggestion
 from delphi.services.audit import audit_record
 
 
@@ -32,6 +32,18 @@ def _decide(suggestion: Suggestion, status: str, by, reason: str, statement=None
     )
     if n != 1:
         raise ValidationError("This suggestion has already been decided.")
+
+
+def _code(suggestion: Suggestion, by, *, statement=None, unusable_reason: str = "") -> None:
+    # The same link the coding queue makes, so the statement lists the suggestion as a source.
+    AnswerCode.objects.create(
+        study_id=suggestion.round.study_id,
+        round=suggestion.round,
+        suggestion=suggestion,
+        statement=statement,
+        unusable_reason=unusable_reason,
+        created_by=by if getattr(by, "pk", None) else None,
+    )
 
 
 def _next_draft_round(rnd: Round) -> Round | None:
@@ -74,6 +86,7 @@ def suggestion_adopt(
                 source_note=f"Suggestion in round {suggestion.round.number}",
             )
             _decide(suggestion, Suggestion.Status.ADOPTED, by, reason, statement)
+            _code(suggestion, by, statement=statement)
             draft = _next_draft_round(suggestion.round)
             if draft is not None:
                 order = (draft.items.aggregate(n=Max("order"))["n"] or 0) + 1
@@ -99,6 +112,7 @@ def suggestion_merge(*, suggestion: Suggestion, by, statement: Statement, reason
         raise ValidationError({"statement": "That statement is not in this study's framework."})
     with transaction.atomic():
         _decide(suggestion, Suggestion.Status.MERGED, by, reason, statement)
+        _code(suggestion, by, statement=statement)
         ItemChange.objects.create(
             study=study,
             round=suggestion.round,
@@ -114,6 +128,7 @@ def suggestion_decline(*, suggestion: Suggestion, by, reason: str) -> None:
     reason = _reason(reason)
     with transaction.atomic():
         _decide(suggestion, Suggestion.Status.DECLINED, by, reason)
+        _code(suggestion, by, unusable_reason=reason)
         audit_record(study=suggestion.round.study, verb="suggestion_decline", actor=by)
 
 

@@ -211,6 +211,10 @@ def rule_snapshot(study: Study) -> dict:
         "planned_rounds": study.planned_rounds,
         "stopping_rule": study.stopping_rule,
         "consent_version": study.consent_version,
+        "drafts_policy": study.drafts_policy,
+        "ranking_top_k": study.ranking_top_k,
+        "ranking_allow_ties": study.ranking_allow_ties,
+        "ranking_consensus_w": study.ranking_consensus_w,
     }
 
 
@@ -277,7 +281,7 @@ def round_close(*, round: Round, by=None) -> Round:
         round.refresh_from_db()
         audit_record(study=round.study, verb="round_close", actor=by, round=round.number)
         # Generation rounds collect free text: there is nothing to compute.
-        if round.kind == Round.Kind.RATING:
+        if round.kind in (Round.Kind.RATING, Round.Kind.RANKING):
             start = _consensus_run_start()
             if start is None:
                 logger.warning("consensus engine not installed; round %s closed only", round.pk)

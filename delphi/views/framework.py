@@ -23,6 +23,7 @@ from delphi.access import get_study_for_user
 from delphi.forms import CsvImportForm, apply_errors
 from delphi.models import Membership
 from delphi.services.audit import audit_record
+from delphi.services.coding import derivation_phrase, derivations
 
 
 @login_required
@@ -31,7 +32,9 @@ def framework_detail(request, study):
     domains = list(study.framework.domains.all())
     statements = list(selectors.framework_statements(study.framework))
     by_domain = {d.pk: [] for d in domains}
+    derived = derivations(s.pk for s in statements)
     for s in statements:
+        s.derived = derivation_phrase(derived.get(s.pk, {}))
         by_domain.setdefault(s.domain_id, []).append(s)
     return render(
         request,

@@ -30,9 +30,13 @@ PANELISTS_PER_PAGE = 100
 def panel_detail(request, study):
     study = get_study_for_user(request, study, write=request.method == "POST")
     groups = list(selectors.groups_with_sizes(study.panel))
-    page = Paginator(selectors.panelists_for_panel(study.panel), PANELISTS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    # Analysts see the panel by public id only: contacts are for the researchers who recruit.
+    show_contacts = study.user_role == Membership.Role.RESEARCHER
+    panelists = selectors.panelists_for_panel(study.panel)
+    if not show_contacts:
+        panelists = panelists.select_related(None).select_related("group")
+        panelists = panelists.order_by("group__order", "public_id")
+    page = Paginator(panelists, PANELISTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "panels/panel_detail.html",
@@ -43,6 +47,7 @@ def panel_detail(request, study):
             "total_target": sum(g.target_size for g in groups),
             "total_actual": sum(g.actual for g in groups),
             "can_edit": study.user_role == Membership.Role.RESEARCHER,
+            "show_contacts": show_contacts,
         },
     )
 

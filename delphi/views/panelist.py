@@ -34,6 +34,7 @@ from delphi.panelist.session import (
 )
 from delphi.services import invitations as inv
 from delphi.services import responses as svc
+from delphi.views import ranking
 from panels.models import Invitation, Panelist
 from panels.tokens import token_verify
 
@@ -243,6 +244,10 @@ def round_page(request, panelist, round_uuid, page):
     rnd = sel.panelist_round(panelist=panelist, round_uuid=round_uuid)
     if rnd.kind == Round.Kind.GENERATION:
         return _prompt_page(request, panelist, rnd, page)
+    if rnd.kind == Round.Kind.RANKING:
+        if page != 1:
+            raise Http404
+        return ranking.ranking_view(request, panelist, rnd, _lang(panelist))
     lang = _lang(panelist)
     response = sel.panelist_response(panelist=panelist, round=rnd)
     items = sel.round_items(round=rnd)
@@ -266,8 +271,12 @@ def round_page(request, panelist, round_uuid, page):
                 panelist=panelist, round=rnd, study=study, answers=answers
             )
         except svc.RoundClosed as exc:
-            messages.error(request, exc.messages[0])
-            return redirect("panelist:page", round_uuid=rnd.uuid, page=page)
+            # Too late to store: show exactly what was typed, read-only, with the reason.
+            status, writable, page_errors = 409, False, []
+            unsaved = _unsaved_ratings(request.POST, current.items, study)
+            unsaved_reason = exc.messages[0]
+            for index, view in enumerate(current.items):
+                view.posted = locals().get("posted", {}).get(index, {})
         except ValidationError as exc:
             status = 400
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
@@ -286,6 +295,8 @@ def round_page(request, panelist, round_uuid, page):
     else:
         page_errors = []
         svc.response_set_last_page(response=response, page=page)
+    if status != 409:
+        unsaved, unsaved_reason = [], ""
     feedback = fb.round_feedback(round=rnd, panelist=panelist, items=items, study=study)
     strings = cards.Strings()
     scale = _scale(study, rnd)
@@ -311,13 +322,33 @@ def round_page(request, panelist, round_uuid, page):
             total=total,
             writable=writable,
             bands_json=json.dumps(bands),
+            seqs_json=json.dumps(
+                {str(v.item.uuid): v.rating.seq for v in current.items if v.rating and v.rating.seq}
+            ),
             page_errors=page_errors,
             has_plain=any(v.plain_text for v in current.items),
             plain=plain,
             first_unanswered=first_unanswered,
+            unsaved=unsaved,
+            unsaved_reason=unsaved_reason,
         ),
         status=status,
     )
+
+
+def _unsaved_ratings(post, views, study) -> list[dict]:
+    """What a refused page post held, per statement, as the panelist typed it."""
+    rows = []
+    for index, view in enumerate(views):
+        value = (post.get(f"v{index}") or "").strip()
+        comment = (post.get(f"c{index}") or "").strip()
+        reason = (post.get(f"r{index}") or "").strip()
+        if not (value or comment or reason):
+            continue
+        if value == svc.UNABLE:
+            value = _("Unable to rate")
+        rows.append({"text": view.shown, "value": value, "comment": comment, "reason": reason})
+    return rows
 
 
 def _prompt_page(request, panelist, rnd, page):
@@ -329,7 +360,7 @@ def _prompt_page(request, panelist, rnd, page):
         raise Http404
     current = pages[page - 1]
     writable = sel.round_is_writable(rnd)
-    page_errors = []
+    page_errors, unsaved, unsaved_reason = [], [], ""
     status = 200
     if request.method == "POST":
         by_id = {str(v.prompt.pk): v.prompt for v in current.items}
@@ -345,8 +376,12 @@ def _prompt_page(request, panelist, rnd, page):
                     answers[prompt] = request.POST[key]
             response = svc.prompt_answers_save(panelist=panelist, round=rnd, answers=answers)
         except svc.RoundClosed as exc:
-            messages.error(request, exc.messages[0])
-            return redirect("panelist:page", round_uuid=rnd.uuid, page=page)
+            status, writable, unsaved_reason = 409, False, exc.messages[0]
+            for view in current.items:
+                text = (request.POST.get(f"a-{view.prompt.pk}") or "").strip()
+                if text:
+                    unsaved.append({"text": view.text, "answer": text})
+                    view.answer = text
         except ValidationError as exc:
             page_errors, status = exc.messages, 400
             for view in current.items:
@@ -368,6 +403,8 @@ def _prompt_page(request, panelist, rnd, page):
             writable=writable,
             page_errors=page_errors,
             response=response,
+            unsaved=unsaved,
+            unsaved_reason=unsaved_reason,
         ),
         status=status,
     )
@@ -409,13 +446,16 @@ def autosave(request, round_uuid):
     fields = {k: payload[k] for k in ("value", "comment", "change_reason") if k in payload}
     if any(not isinstance(v, str | int) or isinstance(v, bool) for v in fields.values()):
         return _json_error(_("This answer could not be read; please use Save and continue."), 400)
+    seq = payload.get("seq")
     try:
-        svc.rating_save(target=target, **fields)
+        applied = svc.rating_save(target=target, seq=seq, **fields)
     except svc.RoundClosed as exc:
         return _json_error(exc.messages[0], 409)
     except ValidationError as exc:
         return _json_error(" ".join(exc.messages), 400)
-    return JsonResponse({"ok": True})
+    # applied is False when a later action on the item reached the server first: the
+    # later one stands, which is what the panelist did last.
+    return JsonResponse({"ok": True, "applied": applied, "seq": seq})
 
 
 @require_http_methods(["GET", "POST"])
@@ -425,6 +465,8 @@ def review(request, panelist, round_uuid):
     if gate:
         return gate
     rnd = sel.panelist_round(panelist=panelist, round_uuid=round_uuid)
+    if rnd.kind == Round.Kind.RANKING:
+        return ranking.ranking_review(request, panelist, rnd, _lang(panelist))
     response = sel.panelist_response(panelist=panelist, round=rnd)
     lang = _lang(panelist)
     if rnd.kind == Round.Kind.GENERATION:

@@ -25,7 +25,14 @@ from delphi.consensus.services import (
     round_protocol,
     run_is_live,
 )
-from delphi.models import ConsensusRun, GroupConcordance, ItemDecision, ItemResult, Round
+from delphi.models import (
+    ConsensusRun,
+    GroupConcordance,
+    ItemDecision,
+    ItemResult,
+    Round,
+    Study,
+)
 
 # ?sort= value -> the column ordered on. Server-side, so sorting works without script.
 SORTS = {
@@ -115,6 +122,44 @@ def _run_json(run: ConsensusRun | None) -> dict:
     }
 
 
+INCLUDED_KEYS = ("policy", "submitted", "complete_drafts", "partial_drafts")
+INCLUDED_COLUMNS = (
+    "drafts_policy",
+    "responses_submitted",
+    "complete_drafts_included",
+    "partial_drafts_included",
+)
+
+
+def _n(count: int, what: str) -> str:
+    return f"{count} {what}{'' if count == 1 else 's'}"
+
+
+def included_text(included: dict | None) -> str:
+    """What a run analysed, as a sentence: "Analysed under “…”: 40 submitted, ..."."""
+    included = included or {}
+    policy = included.get("policy")
+    if policy not in Study.DraftsPolicy.values:
+        return ""
+    text = (
+        f"Responses analysed under “{Study.DraftsPolicy(policy).label}”: "
+        f"{included.get('submitted', 0)} submitted, "
+        f"{_n(included.get('complete_drafts', 0), 'complete draft')}, "
+        f"{_n(included.get('partial_drafts', 0), 'partial draft')}."
+    )
+    left = []
+    if included.get("left_out_complete_drafts"):
+        left.append(_n(included["left_out_complete_drafts"], "complete draft"))
+    if included.get("left_out_partial_drafts"):
+        left.append(_n(included["left_out_partial_drafts"], "partial draft"))
+    if included.get("left_out_withdrawn"):
+        left.append(_n(included["left_out_withdrawn"], "withdrawn panelist") + " who asked "
+                    "for their answers to be dropped")  # fmt: skip
+    if left:
+        text += " Left out (kept, not analysed): " + ", ".join(left) + "."
+    return text
+
+
 @login_required
 def round_results(request, study, round):
     study, rnd = _study_round(request, study, round)
@@ -191,6 +236,7 @@ def round_results(request, study, round):
         "run": run,
         "run_active": run is not None and run.status in ACTIVE,
         "definition_text": _definition_text(protocol.definition),
+        "included_text": included_text(run.included if run else None),
         "protocol": protocol,
         "next_round": next_round,
         "next_round_url": _round_detail_url(study, next_round) if next_round else None,
@@ -291,8 +337,17 @@ def round_results_csv(request, study, round):
             "verdict",
             "decision",
             "carried_forward",
+            # What the run analysed: the same on every row, so a filtered copy keeps it.
+            *INCLUDED_COLUMNS,
         ]
     )
+    run = (
+        ConsensusRun.objects.filter(round=rnd, status=ConsensusRun.Status.DONE)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    included = (run.included if run else None) or {}
+    included_cells = [included.get(key) for key in INCLUDED_KEYS]
     for r in results:
         decision = decisions.get(r.item_id)
         writer.writerow(
@@ -308,6 +363,7 @@ def round_results_csv(request, study, round):
                     r.verdict or None,
                     decision.verdict if decision else None,
                     decision.carried_forward if decision else None,
+                    *included_cells,
                 )
             ]
         )

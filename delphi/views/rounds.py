@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 
 from delphi import selectors
 from delphi.access import get_study_for_user
+from delphi.coding_selectors import round_coding_summary
 from delphi.forms import (
     ItemChangeForm,
     PromptForm,
@@ -83,6 +84,7 @@ def round_detail(request, study, round):
         has_scenarios=any(i.scenario_id for i in context["items"]),
         results_url=_optional_url("round_results", **kw),
         invitations_url=_optional_url("round_invitations", **kw),
+        coding=round_coding_summary(rnd) if rnd.kind == Round.Kind.GENERATION else None,
     )
     return render(request, "delphi/round_detail.html", context)
 

@@ -12,7 +12,7 @@
   var total = parseInt(form.dataset.total || "0", 10);
   var rated = parseInt(form.dataset.rated || "0", 10);
   var csrf = (form.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
-  var pending = {};   // key -> payload not yet saved
+  var pending = {};   // item -> true while its latest state is not yet saved
   var timers = {};
   var retryTimer = null;
   var inFlight = 0;
@@ -21,15 +21,6 @@
     if (!status) return;
     status.textContent = text;
     status.classList.toggle("error", !!isError);
-  }
-
-  // Each card says "Saved" under its own scale, in the page flow (never over content).
-  function sayOnCard(key, text, isError) {
-    var itemEl = form.querySelector('[data-item="' + key.split(":")[0] + '"]');
-    var box = itemEl && itemEl.querySelector(".item-saved");
-    if (!box) return;
-    box.textContent = text;
-    box.classList.toggle("error", !!isError);
   }
 
   function answered(itemEl) {
@@ -67,9 +58,64 @@
     box.hidden = !(crossed || (reason && reason.value.trim()));
   }
 
+  // Last action wins: every save of an item carries a sequence number, one more than the last
+  // this page sent or the server held when the page was drawn (data-seqs). The server keeps a
+  // save only if its number is newer, so of two taps whose requests cross, the later stays.
+  var seqs = JSON.parse(form.dataset.seqs || "{}");
+  var latest = {};    // item -> seq of the newest save sent
+
+  // What the page shows for an item now: its rating (if one is chosen), comment and reason.
+  // Sent whole, so a newer save never leaves an older field behind.
+  function snapshot(itemEl) {
+    var payload = {item: itemEl.dataset.item};
+    var checked = itemEl.querySelector("input.btn-check:checked");
+    if (checked) payload.value = checked.value;
+    Array.prototype.forEach.call(itemEl.querySelectorAll("textarea"), function (el) {
+      payload[el.name.charAt(0) === "c" ? "comment" : "change_reason"] = el.value;
+    });
+    return payload;
+  }
+
+  function showItemError(itemEl, text) {
+    var box = itemEl.querySelector(".autosave-error");
+    if (!text) {
+      if (box) box.remove();
+      return;
+    }
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "autosave-error alert alert-danger py-2 px-3 mt-2 mb-0 small";
+      box.setAttribute("role", "alert");
+      (itemEl.querySelector(".card-body") || itemEl).appendChild(box);
+    }
+    box.textContent = text;
+  }
+
+  // Each card says "Saved" under its own scale, in the page flow (never over content).
+  function showItemSaved(itemEl, text) {
+    var box = itemEl.querySelector(".item-saved");
+    if (box) box.textContent = text;
+  }
+
+  function showPageError(text) {
+    var box = document.getElementById("autosave-page-error");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "autosave-page-error";
+      box.className = "alert alert-danger";
+      box.setAttribute("role", "alert");
+      form.parentNode.insertBefore(box, form);
+    }
+    box.textContent = text;
+  }
+
   function send(key) {
-    var payload = pending[key];
-    if (!payload) return;
+    var itemEl = form.querySelector('[data-item="' + key + '"]');
+    if (!pending[key] || !itemEl) return;
+    var payload = snapshot(itemEl);
+    var seq = Math.max(seqs[key] || 0, latest[key] || 0) + 1;
+    latest[key] = seq;
+    payload.seq = seq;
     inFlight++;
     say(form.dataset.msgSaving);
     fetch(url, {
@@ -84,21 +130,28 @@
     }).then(function (r) {
       inFlight--;
       if (r.resp.ok && r.data.ok) {
-        if (pending[key] === payload) delete pending[key];
-        sayOnCard(key, form.dataset.msgSaved);
-        if (!Object.keys(pending).length) say(form.dataset.msgSaved);
+        // Settled only by the newest save of the item; an older one's reply changes nothing.
+        if (latest[key] === seq) {
+          delete pending[key];
+          showItemError(itemEl, "");
+          showItemSaved(itemEl, form.dataset.msgSaved);
+        }
+        if (!Object.keys(pending).length && !inFlight) say(form.dataset.msgSaved);
       } else if (r.resp.status >= 500) {
         scheduleRetry();
       } else {
-        // Refused (closed round, bad value): keep it visible, do not retry forever.
-        delete pending[key];
-        say(form.dataset.msgError + " " + (r.data.error || r.resp.status), true);
-        sayOnCard(key, form.dataset.msgError + " " + (r.data.error || r.resp.status), true);
+        // Refused (closed round, bad value, ended session): shown on the statement and at the
+        // top of the page, not only in the console; not retried for ever.
+        if (latest[key] === seq) delete pending[key];
+        var text = form.dataset.msgError + " " + (r.data.error || r.resp.status);
+        showItemError(itemEl, text);
+        showItemSaved(itemEl, "");
+        if (r.resp.status === 409 || r.resp.status === 403) showPageError(text);
+        say(text, true);
       }
     }).catch(function () {
       inFlight--;
       say(form.dataset.msgOffline, true);
-      sayOnCard(key, form.dataset.msgOffline, true);
       scheduleRetry();
     });
   }
@@ -113,13 +166,14 @@
   window.addEventListener("online", function () { Object.keys(pending).forEach(send); });
 
   function queue(itemEl, field, value, delay) {
-    var item = itemEl.dataset.item;
-    var key = item + ":" + field;
-    var payload = {item: item};
-    payload[field] = value;
-    pending[key] = payload;
+    var key = itemEl.dataset.item;
+    pending[key] = true;
     clearTimeout(timers[key]);
-    timers[key] = setTimeout(function () { send(key); }, delay);
+    if (delay) {
+      timers[key] = setTimeout(function () { send(key); }, delay);
+    } else {
+      send(key);
+    }
   }
 
   form.addEventListener("change", function (ev) {

@@ -9,7 +9,14 @@ from tests import factories as f
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.delphi.researcher_world import build_world, url_kwargs
 
-POST_ONLY = {"round_open", "round_close", "study_member_remove"}
+POST_ONLY = {
+    "round_open",
+    "round_close",
+    "study_member_remove",
+    "coding_withdraw",
+    "round_start_rating",
+    "coding_export",  # a CSV download, not a page
+}
 
 
 def _pages(world):

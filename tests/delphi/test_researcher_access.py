@@ -19,9 +19,18 @@ READ_PAGES = {
     "round_items",
     "round_prompts",
     "round_suggestions",
+    "coding_queue",
+    "coding_export",
+    "statement_sources",
 }
 
-POST_ONLY = {"round_open", "round_close", "study_member_remove"}
+POST_ONLY = {
+    "round_open",
+    "round_close",
+    "study_member_remove",
+    "coding_withdraw",
+    "round_start_rating",
+}
 
 STUDY_URLS = [p.name for p in urls_researcher.urlpatterns if "<uuid:study>" in str(p.pattern)]
 

@@ -1,0 +1,356 @@
+"""The tidy-data ZIP: one CSV per table and a Frictionless Data Package describing every field.
+
+``tidy_files(data)`` returns {name: bytes}; ``tidy_zip(data)`` packs them. Every text cell that a
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` after optional whitespace, or a
+leading tab or carriage return) is written with a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import numpy as np
+import pandas as pd
+
+from delphi.consensus.definitions import PRESETS
+from delphi.reports.data import ReportData
+
+FORMULA = re.compile(r"^(?:\s*[=+\-@]|[\t\r])")
+MISSING = [""]
+
+
+def neutralise(value):
+    """Text a spreadsheet would evaluate, made inert with a leading apostrophe."""
+    if isinstance(value, str) and FORMULA.match(value):
+        return "'" + value
+    return value
+
+
+# name -> (description, {field: description}); a field's type comes from the table's dtype.
+ITEM_STATS = {
+    "n": "Valid ratings (excluding 'unable to rate')",
+    "n_unable": "Panelists who answered 'unable to rate'",
+    "median": "Median rating (the study's quantile type)",
+    "q1": "First quartile", "q3": "Third quartile", "iqr": "Interquartile range (q3 - q1)",
+    "mean": "Mean rating", "sd": "Standard deviation (n - 1)",
+    "pct_low": "Percent of valid ratings in the bottom band",
+    "pct_mid": "Percent of valid ratings in the middle band",
+    "pct_high": "Percent of valid ratings in the top band",
+    "p30": "30th percentile (RAND/UCLA)", "p70": "70th percentile (RAND/UCLA)",
+    "ipr": "Interpercentile range p70 - p30 (RAND/UCLA)",
+    "iprcp": "Interpercentile range central point (RAND/UCLA)",
+    "ai": "Asymmetry index |5 - IPRCP| (RAND/UCLA)",
+    "ipras": "IPR adjusted for symmetry, 2.35 + 1.5 AI (RAND/UCLA)",
+    "dai": "Disagreement index IPR / IPRAS (RAND/UCLA)",
+    "disagreement_ipras": "Disagreement by the IPRAS rule (IPR > IPRAS)",
+    "disagreement_classic": "Disagreement by the RAND/UCLA classic table",
+    "ram_class": "RAND/UCLA class: appropriate, uncertain or inappropriate",
+    "rwg": "rWG within-group agreement (uniform null)",
+    "ad_median": "Average absolute deviation from the median",
+    "verdict": "This row's verdict under the study's definition: in, out or none",
+}  # fmt: skip
+PERCENT = {"pct_low", "pct_mid", "pct_high", "response_rate", "attrition", "pct_change",
+           "agreement_pct"}  # fmt: skip
+COMMON = {
+    "round": "Round number",
+    "item": "Item key, stable across rounds (statement code, plus @scenario code)",
+    "statement_code": "Code of the statement asked in that round",
+    "domain": "Domain code of the statement",
+    "domain_name": "Domain name",
+    "scenario": "Scenario code, empty when the item is not asked about a scenario",
+    "group": "Stakeholder group code; 'all' is the whole panel, 'balanced' weighs groups equally",
+    "panelist": "Panelist's pseudonymous public id",
+}
+
+RESOURCES: dict[str, tuple[str, dict[str, str]]] = {
+    "ratings": (
+        "Every rating that entered a consensus run, one row per round x panelist x item.",
+        {
+            "rating": "The rating on the study's scale; empty when unable to rate",
+            "unable": "The panelist answered 'unable to rate'",
+            "comment": "The panelist's comment on the item",
+            "change_reason": "Why the panelist moved across a band since the previous round",
+            "response_status": "Status of the panelist's response in that round",
+            "saved_at": "When the rating was last saved (UTC)",
+        },
+    ),
+    "panelists": (
+        "One row per panelist: public id, group, profile and status in each round. No names or "
+        "e-mail addresses.",
+        {
+            "public_id": "Panelist's pseudonymous public id",
+            "status": "active or withdrawn",
+            "language": "Language the panelist reads the study in",
+            "years_experience": "Years of experience (self-reported)",
+            "setting": "Work setting (self-reported)",
+            "lived_experience": "Lived experience (self-reported); empty when not said",
+            "consented": "The panelist has consented",
+        },
+    ),
+    "items": (
+        "Statistics per round x item x group, as persisted by the consensus run "
+        "(the columns `manage.py analyze` writes, plus domain and statement code).",
+        ITEM_STATS,
+    ),
+    "stability": (
+        "Stability against the previous rating round, paired by panelist.",
+        {
+            "n_paired": "Panelists who rated the item in both rounds",
+            "wilcoxon_stat": "Wilcoxon signed-rank statistic",
+            "wilcoxon_p": "Wilcoxon signed-rank p-value",
+            "pct_change": "Percentage change of the distribution between rounds",
+            "stable": "Stable (percentage change below 15 %)",
+        },
+    ),
+    "concordance": (
+        "Concordance per round and group.",
+        {
+            "n_panelists": "Panelists in the computation",
+            "n_items": "Items in the computation",
+            "kendall_w": "Kendall's W (tie-corrected)",
+            "chi2": "Chi-squared statistic for W",
+            "df": "Degrees of freedom",
+            "p": "p-value of W",
+            "alpha_ordinal": "Krippendorff's alpha, ordinal metric",
+            "alpha_interval": "Krippendorff's alpha, interval metric",
+        },
+    ),  # fmt: skip
+    "decisions": (
+        "One verdict per round x item under the study's definition and scope, and under every "
+        "preset.",
+        {
+            "verdict": "Verdict under the locked definition: in, out or none",
+            "carried_forward": "The item had no consensus and is carried to the next round",
+            **{
+                f"verdict_{p}": f"Verdict under the {v['label']} preset" for p, v in PRESETS.items()
+            },
+        },
+    ),
+    "ledger": (
+        "One line per statement lineage across all rounds (rewordings and carried items stay "
+        "one line), with each analysed round's whole-panel results and the item's fate.",
+        {
+            "lineage": "Key of the first item of the lineage",
+            "statement": "Wording of the latest statement",
+            "provenance": "Where the statement came from",
+            "added_by_panelist": "The statement came from a panelist's suggestion",
+            "first_round": "First round that asked it",
+            "last_round": "Last round that asked it",
+            "codes": "Statement codes over the rounds, oldest first",
+            "fate": (
+                "consensus in, consensus out, dropped, not carried, no consensus, carried or "
+                "not analysed yet"
+            ),
+            "fate_round": "Round of the fate",
+            "fate_reason": "Why",
+            "history": "Changes to the item (rewordings, merges, additions, drops) with reasons",
+        },
+    ),  # fmt: skip
+    "flow": (
+        "Participant flow per round and group.",
+        {
+            "invited": "Panelists invited",
+            "opened": "Invitations opened",
+            "consented": "Panelists who consented",
+            "started": "Panelists who started the round",
+            "submitted": "Panelists who submitted",
+            "response_rate": "submitted / invited",
+            "attrition": "Of the previous round's submitters, the share who did not submit",
+        },
+    ),  # fmt: skip
+    "comments": (
+        "Panelists' comments and band-change reasons, with public ids only.",
+        {"kind": "comment or change_reason", "text": "What the panelist wrote"},
+    ),
+    "suggestions": (
+        "Statements panelists suggested, and what became of them.",
+        {
+            "text": "The suggested statement",
+            "rationale": "The panelist's rationale",
+            "status": "new, adopted, merged or declined",
+            "statement_code": "The statement it became or was merged into",
+            "decision_reason": "The researcher's reason",
+        },
+    ),  # fmt: skip
+    "answers": (
+        "Answers to open-ended prompts (item-generation rounds).",
+        {"prompt_order": "Order of the prompt", "prompt": "The prompt", "text": "The answer"},
+    ),
+    "sensitivity": (
+        "How many and which items reach consensus under every preset x scope and a threshold "
+        "sweep, applied to the persisted statistics; agreement with the a-priori verdicts.",
+        {
+            "kind": "preset (preset x scope) or sweep (threshold sweep)",
+            "label": "The alternative definition",
+            "preset": "Preset",
+            "scope": "Scope",
+            "threshold": "Threshold (percent)",
+            "is_chosen": "The study's own definition",
+            "n_in": "Items in",
+            "n_out": "Items out",
+            "n_none": "Items without consensus",
+            "agreement_pct": "Items with the same verdict as the a-priori definition",
+            "items_in": "Keys of the items in",
+            "items_out": "Keys of the items out",
+            "items_changed": "Keys of the items whose verdict differs from the a-priori one",
+            "note": "Why the alternative does not apply, when it does not",
+        },
+    ),  # fmt: skip
+}
+ROUND_STATUS = (
+    "Status of the panelist's response in round {n}: no response, draft, submitted or excluded"
+)
+LEDGER_ROUND = {
+    "n": "Round {n}: valid ratings", "median": "Round {n}: median", "iqr": "Round {n}: IQR",
+    "pct_low": "Round {n}: % bottom band", "pct_mid": "Round {n}: % middle band",
+    "pct_high": "Round {n}: % top band", "verdict": "Round {n}: verdict",
+}  # fmt: skip
+
+
+def tables(data: ReportData) -> dict[str, pd.DataFrame]:
+    panelists = data.panelists.drop(columns=["panelist_id", "consented_at", "withdrawn_at"])
+    return {
+        "ratings": data.ratings,
+        "panelists": panelists,
+        "items": data.items,
+        "stability": data.stability,
+        "concordance": data.concordance,
+        "decisions": data.decisions,
+        "ledger": data.ledger,
+        "flow": data.flow,
+        "comments": data.comments,
+        "suggestions": data.suggestions,
+        "answers": data.answers,
+        "sensitivity": data.sensitivity,
+    }
+
+
+def _type(series: pd.Series) -> str:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(dtype):
+        return "number"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_object_dtype(dtype):
+        values = series.dropna()
+        if len(values) and values.map(lambda v: isinstance(v, bool | np.bool_)).all():
+            return "boolean"
+    return "string"
+
+
+def _describe(name: str, column: str) -> str:
+    own = RESOURCES[name][1]
+    if column in own:
+        return own[column]
+    if column in COMMON:
+        return COMMON[column]
+    m = re.fullmatch(r"round_(\d+)_status", column)
+    if m:
+        return ROUND_STATUS.format(n=m.group(1))
+    m = re.fullmatch(r"r(\d+)_(\w+)", column)
+    if m and m.group(2) in LEDGER_ROUND:
+        return LEDGER_ROUND[m.group(2)].format(n=m.group(1))
+    return ITEM_STATS.get(column, column.replace("_", " "))
+
+
+def _text_cells(series: pd.Series) -> pd.Series:
+    values = series.astype(object).where(series.notna(), "")
+    return values.map(lambda v: neutralise(str(v)) if not isinstance(v, bool | np.bool_) else v)
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """CSV with empty = missing, true/false, ISO 8601 UTC times and inert text."""
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        s = frame[column]
+        kind = _type(s)
+        if kind == "boolean":
+            out[column] = s.map(
+                lambda v: "" if v is None or v is pd.NA else ("true" if v else "false")
+            )
+        elif kind == "datetime":
+            out[column] = s.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
+        elif kind == "number":
+            out[column] = s.map(lambda v: "" if pd.isna(v) else format(float(v), ".10g"))
+        elif kind == "integer":
+            out[column] = s.astype("Int64").astype(str).replace("<NA>", "")
+        elif isinstance(s.dtype, pd.CategoricalDtype):
+            cats = pd.Index([neutralise(str(c)) for c in s.cat.categories])
+            out[column] = s.cat.rename_categories(cats).astype(object).where(s.notna(), "")
+        else:
+            out[column] = _text_cells(s)
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+def datapackage(data: ReportData, frames: dict[str, pd.DataFrame]) -> dict:
+    resources = []
+    for name, frame in frames.items():
+        fields = []
+        for column in frame.columns:
+            kind = _type(frame[column])
+            f = {"name": column, "type": kind, "description": _describe(name, column)}
+            if column in PERCENT:
+                f["unit"] = "percent"
+            if kind == "datetime":
+                f["format"] = "default"
+            if column == "verdict" or column.startswith("verdict_") or column.endswith("_verdict"):
+                f["constraints"] = {"enum": ["in", "out", "none", ""]}
+            fields.append(f)
+        resources.append(
+            {
+                "name": name,
+                "path": f"{name}.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "description": RESOURCES[name][0],
+                "schema": {"fields": fields, "missingValues": MISSING},
+            }
+        )
+    study = data.study
+    return {
+        "profile": "tabular-data-package",
+        "name": f"delphi-study-{study.uuid}",
+        "title": study.title,
+        "description": data.stamp
+        + " Public ids only; group codes are explained in the 'groups' property.",
+        "created": data.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "groups": {code: data.group_label(code) for code in data.groups["code"]},
+        "minimum_group_size": data.min_group_size,
+        "scale": {"min": study.scale_min, "max": study.scale_max, "bands": study.bands},
+        "consensus_definition": study.consensus_definition,
+        "quantile_type": study.quantile_method,
+        "resources": resources,
+    }
+
+
+def tidy_files(data: ReportData) -> dict[str, bytes]:
+    frames = tables(data)
+    files = {f"{name}.csv": to_csv(frame) for name, frame in frames.items()}
+    package = datapackage(data, frames)
+    files["datapackage.json"] = json.dumps(package, indent=2, ensure_ascii=False).encode()
+    return files
+
+
+def tidy_zip(data: ReportData, progress=None) -> bytes:
+    buffer = io.BytesIO()
+    files = tidy_files(data)
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for i, (name, content) in enumerate(files.items()):
+            # A fixed timestamp: the same inputs give byte-identical archives.
+            info = zipfile.ZipInfo(name, date_time=data.generated_at.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, content)
+            if progress:
+                progress(int(100 * (i + 1) / len(files)))
+    return buffer.getvalue()
