@@ -137,7 +137,7 @@ def _feedback(fb, s: Strings) -> str:
         mine = s.not_rated_before
     parts = [
         format_html(
-            '<div class="feedback mb-3"><p class="mb-1"><span class="fb-kicker">{}</span> {} '
+            '<div class="feedback mb-3"><h3 class="fb-kicker">{}</h3><p class="mb-1">{} '
             '<span class="verdict">{}.</span></p>',
             s.last_round,
             mine,
