@@ -186,17 +186,31 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # with acks_late, a killed child's job is requeued
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-CELERY_UNACKED_RESTORE_THROTTLE = env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10)
+# Recovery after a worker is killed (kill -9, OOM, a host restart), sized from measured run
+# times: a full-size consensus run (2,000 panelists x 300 items, bench/consensus.py) takes
+# ~4 s, its longest stage between heartbeats ~2 s; e-mail tasks send one message each.
+# - A killed pool child: acks_late + reject_on_worker_lost requeue the job at once; the
+#   redelivered task re-claims the run once its heartbeat is older than
+#   CONSENSUS_RUN_STALE_SECONDS (30 s, delphi/consensus/services.py).
+# - A killed whole worker: the message waits in Redis' unacked set for the visibility timeout,
+#   then the next restore sweep (every 10 s with throttle 1) puts it back.
+# So a run is finished once within ~60 + 10 + 4 s = 75 s of the kill, well inside 2 minutes
+# (measured by tests/delphi/consensus/test_worker.py with these values).
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=60)
+CELERY_UNACKED_RESTORE_THROTTLE = env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "unacked_restore_throttle": CELERY_UNACKED_RESTORE_THROTTLE,
+    "unacked_restore_interval": 10,
 }
-# Hard limit stays below the visibility timeout, or Redis redelivers a job still running.
+# Hard limit stays below the visibility timeout, or Redis redelivers a job still running
+# (a second copy beside the first). 45 s is ten times a full-size run.
 CELERY_TASK_TIME_LIMIT = min(
-    env.int("CELERY_TASK_TIME_LIMIT", default=600), CELERY_VISIBILITY_TIMEOUT - 1
+    env.int("CELERY_TASK_TIME_LIMIT", default=45), CELERY_VISIBILITY_TIMEOUT - 5
 )
-CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else None
+CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 10, 1)
+# An SMTP server that hangs must not hold a task past its time limit.
+EMAIL_TIMEOUT = 20
 # One database sweep (delphi/services/sweeps.py): due reminders, messages to resume, rounds
 # past their deadline. Static and idempotent, so no schedule lives in the database.
 SWEEP_SECONDS = env.int("SWEEP_SECONDS", default=300)

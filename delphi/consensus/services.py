@@ -43,8 +43,10 @@ logger = logging.getLogger(__name__)
 # it is part of the fingerprint, so the next run recomputes instead of skipping.
 ENGINE_VERSION = "1"
 # A running run whose heartbeat is older than this is taken to be dead. A run beats between
-# stages; a full-size round computes in about a second, so two minutes is generous.
-STALE_AFTER = int(os.environ.get("CONSENSUS_RUN_STALE_SECONDS", "120"))
+# stages; the longest stage of a full-size run takes ~2 s (bench/consensus.py), so 30 s is
+# fifteen times that, and short enough that a redelivered run re-claims within the 2-minute
+# recovery budget (settings: CELERY_VISIBILITY_TIMEOUT).
+STALE_AFTER = int(os.environ.get("CONSENSUS_RUN_STALE_SECONDS", "30"))
 # A queued run not picked up within this many seconds is taken to have lost its message.
 QUEUED_PATIENCE = int(os.environ.get("CONSENSUS_RUN_QUEUED_PATIENCE", "900"))
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)

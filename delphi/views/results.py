@@ -108,12 +108,21 @@ def _preset_labels() -> dict:
     return {name: preset.get("label", name) for name, preset in PRESETS.items()}
 
 
+RECOVERING = "Recovering"
+
+
+def _recovering(run: ConsensusRun | None) -> bool:
+    """Running, but its worker stopped beating: the broker is redelivering it (settings:
+    CELERY_VISIBILITY_TIMEOUT), and the next attempt re-claims the run."""
+    return run is not None and run.status == ConsensusRun.Status.RUNNING and not run_is_live(run)
+
+
 def _run_json(run: ConsensusRun | None) -> dict:
     if run is None:
         return {"status": "none", "progress": 0, "stage": "", "error": ""}
     return {
         "status": run.status,
-        "status_label": run.get_status_display(),
+        "status_label": RECOVERING if _recovering(run) else run.get_status_display(),
         "progress": run.progress,
         "stage": run.stage,
         "error": run.error,
@@ -235,6 +244,7 @@ def round_results(request, study, round):
         "concordance": list(GroupConcordance.objects.filter(round=rnd).order_by("group_key")),
         "run": run,
         "run_active": run is not None and run.status in ACTIVE,
+        "run_recovering": _recovering(run),
         "definition_text": _definition_text(protocol.definition),
         "included_text": included_text(run.included if run else None),
         "protocol": protocol,

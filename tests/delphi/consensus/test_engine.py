@@ -517,3 +517,27 @@ def test_the_drafted_next_round_opens_through_the_round_services(study, research
     assert opened.rule_snapshot["consensus_definition"] == study.consensus_definition
     carried = set(opened.items.values_list("carried_from__statement_id", flat=True))
     assert carried == set(opened.items.values_list("statement_id", flat=True))
+
+
+def test_the_results_page_says_recovering_while_a_dead_run_waits(
+    study, closed_round, researcher_client
+):
+    url = f"/studies/{study.uuid}/rounds/{closed_round.uuid}/results/"
+    run = ConsensusRun.objects.create(
+        round=closed_round,
+        status=ConsensusRun.Status.RUNNING,
+        attempts=1,
+        heartbeat_at=timezone.now(),
+    )
+    live = researcher_client.get(url).content.decode()
+    assert "Recovering" not in live
+    ConsensusRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=services.STALE_AFTER + 1)
+    )
+    page = researcher_client.get(url).content.decode()
+    assert "Recovering" in page and "finishes within about two minutes" in page
+    status = researcher_client.get(
+        f"/studies/{study.uuid}/rounds/{closed_round.uuid}/runs/{run.uuid}/status.json"
+    )
+    assert status.json()["status_label"] == "Recovering"
+    assert status.json()["finished"] is False
