@@ -161,6 +161,16 @@ class ProtocolForm(forms.Form):
         label="Smallest group shown on its own",
         help_text="Per-group feedback is hidden for smaller groups, so nobody can be singled out.",
     )
+    quorum_pct = forms.IntegerField(
+        label="Quorum: minimum response rate (%)",
+        help_text="Closing a round below it needs a written reason and is recorded as a "
+        "deviation; its results are flagged “below quorum”.",
+    )
+    quorum_min_per_group = forms.IntegerField(
+        required=False,
+        label="Quorum: minimum responses per stakeholder group",
+        help_text="Leave empty to use the smallest group shown on its own.",
+    )
     drafts_policy = forms.ChoiceField(
         choices=Study.DraftsPolicy.choices,
         label="Answers not submitted when the round closes",
@@ -226,6 +236,8 @@ class ProtocolForm(forms.Form):
             "stopping_rule": study.stopping_rule,
             "stopping_rule_detail": study.stopping_rule_detail,
             "min_group_size": study.min_group_size,
+            "quorum_pct": study.quorum_pct,
+            "quorum_min_per_group": study.quorum_min_per_group,
             "quantile_method": study.quantile_method,
             "drafts_policy": study.drafts_policy,
             "ranking_top_k": study.ranking_top_k,
@@ -235,6 +247,20 @@ class ProtocolForm(forms.Form):
 
     def clean_bands(self):
         return parse_bands(self.cleaned_data["bands"])
+
+    def clean_quorum_pct(self):
+        value = self.cleaned_data["quorum_pct"]
+        if not 0 <= value <= 100:
+            raise forms.ValidationError(
+                f"A response rate of {value} % is impossible: give a percentage from 0 to 100."
+            )
+        return value
+
+    def clean_quorum_min_per_group(self):
+        value = self.cleaned_data["quorum_min_per_group"]
+        if value is not None and value < 0:
+            raise forms.ValidationError("The minimum per group cannot be negative.")
+        return value
 
     def clean_criteria_in(self):
         return parse_criteria(self.cleaned_data["criteria_in"])
@@ -278,6 +304,8 @@ class ProtocolForm(forms.Form):
             "stopping_rule": c["stopping_rule"],
             "stopping_rule_detail": c["stopping_rule_detail"],
             "min_group_size": c["min_group_size"],
+            "quorum_pct": c["quorum_pct"],
+            "quorum_min_per_group": c["quorum_min_per_group"],
             "quantile_method": c["quantile_method"],
             "drafts_policy": c["drafts_policy"],
             "ranking_top_k": c.get("ranking_top_k"),

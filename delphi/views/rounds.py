@@ -32,7 +32,6 @@ from delphi.services.review import (
     suggestion_merge,
 )
 from delphi.services.rounds import (
-    round_close,
     round_create,
     round_open,
     round_prompt_add,
@@ -257,21 +256,6 @@ def round_open_view(request, study, round):
         if rnd.number == 1:
             text += " The protocol is now locked: later changes are recorded as deviations."
         messages.success(request, text)
-    return redirect("round_detail", study=study.uuid, round=rnd.uuid)
-
-
-@login_required
-def round_close_view(request, study, round):
-    study = get_study_for_user(request, study, write=True)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    rnd = _round(study, round)
-    try:
-        round_close(round=rnd, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Round {rnd.number} is closed.")
     return redirect("round_detail", study=study.uuid, round=rnd.uuid)
 
 
