@@ -9,13 +9,14 @@ from django.core.exceptions import ValidationError
 from delphi.consensus.definitions import PRESETS as STATS_PRESETS
 from delphi.models import Membership, Round, Study
 from delphi.services.protocol import MEASURES, OPS, SCOPES
+from lib import csvtable
 
 SCOPE_LABELS = {
     "all": "The whole panel",
     "every_group": "Every stakeholder group separately",
     "balanced": "The panel with each group weighted equally",
 }
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UPLOAD_BYTES = csvtable.MAX_CSV_BYTES
 CRITERION = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 
 
@@ -500,18 +501,19 @@ class CsvImportForm(forms.Form):
         data = super().clean()
         upload = data.get("file")
         if upload:
-            if upload.size > MAX_UPLOAD_BYTES:
-                raise forms.ValidationError("The file is larger than 2 MB; split it in parts.")
-            raw = upload.read()
+            # Refused before reading when the size alone says so.
+            too_big = csvtable.size_problem(upload.size)
+            if too_big:
+                raise forms.ValidationError(too_big)
             try:
-                data["text"] = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                try:
-                    data["text"] = raw.decode("cp1252")
-                except UnicodeDecodeError:
-                    raise forms.ValidationError(
-                        "The file is not text. Save it from your spreadsheet as CSV (UTF-8)."
-                    )
+                data["text"], _ = csvtable.decode_csv(upload.read())
+            except csvtable.CsvRefused as exc:
+                raise forms.ValidationError(str(exc))
+        else:
+            # Pasted text has the same limit as a file (and comes back in the box to be cut).
+            too_big = csvtable.size_problem(len((data.get("text") or "").encode("utf-8")))
+            if too_big:
+                raise forms.ValidationError(too_big.replace("The file is", "The pasted text is"))
         if not (data.get("text") or "").strip():
             raise forms.ValidationError("Choose a CSV file or paste its rows.")
         return data
