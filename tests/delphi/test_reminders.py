@@ -105,7 +105,7 @@ def test_reminder_content_language_link_and_unsubscribe_headers(
     assert "Reminder: round 1" in ben.subject
     assert "You still have 4 statements to rate." in ben.body  # 6 items, 2 answered
     assert "Recordatorio" in ana.subject
-    assert "Todavía le quedan 6 enunciados por valorar." in ana.body
+    assert "Todavía le quedan 6 enunciados por puntuar." in ana.body
     assert ben.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert ben.extra_headers["List-Unsubscribe"].startswith("<http")
     # The fresh link works, and opening it is logged as the first visit after the reminder.
