@@ -97,8 +97,26 @@ class StudyForm(forms.Form):
     title = forms.CharField(max_length=250)
     short_title = forms.CharField(max_length=80, required=False)
     aims = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    title_es = forms.CharField(
+        label="Title (Spanish)",
+        max_length=250,
+        required=False,
+        help_text="Spanish-speaking panelists see the English wording where this is empty.",
+    )
+    short_title_es = forms.CharField(label="Short title (Spanish)", max_length=80, required=False)
+    aims_es = forms.CharField(
+        label="Aims (Spanish)", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
     contact_email = forms.EmailField(
         required=False, help_text="Shown to panelists as the address for questions."
+    )
+    contact_note = forms.CharField(
+        max_length=300,
+        required=False,
+        help_text="One line for panelists beside the address, e.g. who answers and when.",
+    )
+    contact_note_es = forms.CharField(
+        label="Contact note (Spanish)", max_length=300, required=False
     )
     ends_at = forms.DateTimeField(
         required=False,
