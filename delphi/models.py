@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from competencies.models import Domain, Framework, Scenario, Statement
-from panels.models import Panel, Panelist, StakeholderGroup
+from panels.models import Invitation, Panel, Panelist, StakeholderGroup
 
 
 def default_anchors() -> dict:
@@ -26,6 +26,11 @@ def default_bands() -> list:
 
 def default_definition() -> dict:
     return {"preset": "comet", "scope": "all"}
+
+
+def default_reminder_plan() -> list:
+    # A reminder 3 days after the round opens and 1 day before its deadline.
+    return [{"anchor": "open", "days": 3}, {"anchor": "deadline", "days": 1}]
 
 
 class Study(models.Model):
@@ -186,6 +191,10 @@ class Round(models.Model):
     # The protocol as it stood when the round opened: scale, bands, definition, quantiles.
     rule_snapshot = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Reminder slots: [{"anchor": "open"|"deadline", "days": n}], sent by the sweep.
+    reminder_plan = models.JSONField(default=default_reminder_plan, blank=True)
+    # Set when the sweep kept the round open past its deadline because it was below quorum.
+    quorum_extended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["study", "number"]
@@ -753,3 +762,122 @@ class ReportExport(models.Model):
 
     def __str__(self):
         return f"{self.kind} report of {self.study_id} ({self.status})"
+
+
+class CustomMessage(models.Model):
+    """The text of a message the researcher wrote (a custom message, a thank-you), once for all
+    its recipients; each recipient's delivery is a Communication."""
+
+    class Audience(models.TextChoices):
+        NONCOMPLETERS = "noncompleters", _("Panelists who have not submitted")
+        GROUP = "group", _("One stakeholder group")
+        EVERYONE = "everyone", _("Everyone invited to the round")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="custom_messages")
+    round = models.ForeignKey(
+        Round, null=True, blank=True, on_delete=models.CASCADE, related_name="custom_messages"
+    )
+    audience = models.CharField(max_length=15, choices=Audience.choices)
+    group = models.ForeignKey(StakeholderGroup, null=True, blank=True, on_delete=models.SET_NULL)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    subject_es = models.CharField("subject (Spanish)", max_length=200, blank=True)
+    body_es = models.TextField("body (Spanish)", blank=True)
+    with_link = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(subject="") & ~Q(body=""), name="custom_message_not_empty"
+            ),
+        ]
+
+
+class Communication(models.Model):
+    """One message to one panelist: the communications log. Claimed by compare-and-set
+    (queued -> sending) before it is sent, so a redelivered task never sends it twice."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", _("Invitation")
+        RESEND = "resend", _("Re-sent link")
+        REMINDER = "reminder", _("Reminder")
+        CUSTOM = "custom", _("Custom message")
+        DEADLINE = "deadline", _("Deadline change")
+        THANKYOU = "thankyou", _("Thank-you")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="communications")
+    round = models.ForeignKey(
+        Round, null=True, blank=True, on_delete=models.CASCADE, related_name="communications"
+    )
+    panelist = models.ForeignKey(Panelist, on_delete=models.CASCADE, related_name="communications")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    language = models.CharField(max_length=5, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    message = models.ForeignKey(
+        CustomMessage, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The personal link the message carried (invitations, re-sends, reminders).
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    queued_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # While queued: when the sweep should enqueue it again if no worker has taken it (a lost
+    # enqueue, a broker that was down, a transient SMTP error waiting out its backoff).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    first_visit_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [
+            models.Index(fields=["round", "kind"], name="communication_round_kind"),
+            models.Index(fields=["panelist", "status"], name="communication_panelist"),
+            models.Index(fields=["status", "queued_at"], name="communication_status_queued"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="communication_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | Q(failed_at__isnull=False),
+                name="communication_failed_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} to {self.panelist_id} ({self.status})"
+
+
+class ReminderSent(models.Model):
+    """One reminder slot for one panelist in one round. The unique row is the claim: two sweeps
+    racing, or a redelivered task, cannot send the same slot twice."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="reminders_sent")
+    panelist = models.ForeignKey(Panelist, on_delete=models.CASCADE, related_name="+")
+    slot = models.CharField(max_length=20)
+    communication = models.OneToOneField(
+        Communication, null=True, blank=True, on_delete=models.SET_NULL, related_name="slot"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "panelist", "slot"], name="reminder_sent_unique"
+            ),
+        ]

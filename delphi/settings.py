@@ -146,12 +146,20 @@ CELERY_TASK_TIME_LIMIT = min(
     env.int("CELERY_TASK_TIME_LIMIT", default=600), CELERY_VISIBILITY_TIMEOUT - 1
 )
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else None
+# One database sweep (delphi/services/sweeps.py): due reminders, messages to resume, rounds
+# past their deadline. Static and idempotent, so no schedule lives in the database.
+SWEEP_SECONDS = env.int("SWEEP_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
-    "close-rounds-past-deadline": {
-        "task": "delphi.tasks.rounds_close_due",
-        "schedule": 300.0,
+    "sweep-due": {
+        "task": "delphi.tasks.sweep_due",
+        "schedule": float(SWEEP_SECONDS),
     },
 }
+# Without a broker, `manage.py runserver` runs the same sweep in a thread every
+# SWEEP_SECONDS (EMBEDDED_SWEEP=false turns it off).
+EMBEDDED_SWEEP = env.bool("EMBEDDED_SWEEP", default=True)
+# A round below quorum at its deadline stays open this much longer, once (0: close anyway).
+ROUND_QUORUM_GRACE_HOURS = env.int("ROUND_QUORUM_GRACE_HOURS", default=24)
 
 CACHES = {
     "default": (
