@@ -288,3 +288,50 @@ def ranking_consensus(*, round: Round) -> dict | None:
         "n_panelists": row.n_panelists,
         "w_change": row.w_change,
     }
+
+
+def ranking_results(*, round: Round) -> dict:
+    """What the results page and the CSV export show for a ranking round, from persisted rows.
+
+    items: one entry per item sorted by the whole panel's mean rank, with the `all` row and the
+    rows of each group; concordance: one row per group, `all` first; consensus: the rule's
+    outcome. Three queries.
+    """
+    groups = list(round.study.panel.groups.order_by("order", "code"))
+    results = (
+        RankingItemResult.objects.filter(round=round)
+        .select_related("item__statement", "item__scenario")
+        .order_by("item__order", "item_id", "group_key")
+    )
+    by_item: dict[int, dict] = {}
+    for res in results:
+        entry = by_item.setdefault(res.item_id, {"item": res.item, "all": None, "groups": {}})
+        if res.group_key == ALL:
+            entry["all"] = res
+        else:
+            entry["groups"][res.group_key] = res
+    items = []
+    for entry in by_item.values():
+        entry["by_group"] = [entry["groups"].get(g.code) for g in groups]
+        items.append(entry)
+    items.sort(
+        key=lambda e: (
+            e["all"] is None or e["all"].mean_rank is None,
+            e["all"].mean_rank if e["all"] and e["all"].mean_rank is not None else 0,
+            e["item"].order,
+        )
+    )
+    concordance = sorted(
+        RankingConcordance.objects.filter(round=round),
+        key=lambda c: (c.group_key != ALL, c.group_key),
+    )
+    for c in concordance:
+        c.agreement = agreement_label(c.kendall_w if c.kendall_w is not None else math.nan)
+    overall = next((c for c in concordance if c.group_key == ALL), None)
+    return {
+        "groups": groups,
+        "items": items,
+        "concordance": concordance,
+        "overall": overall,
+        "has_previous": any(c.prev_kendall_w is not None for c in concordance),
+    }
