@@ -108,7 +108,7 @@ def test_panel_page_shows_target_and_actual(study, researcher_client):
     f.make_panelist(study, group=law)
     f.make_panelist(study, group=law)
     html = researcher_client.get(u("panel_detail", study)).content.decode()
-    assert 'aria-valuenow="2" aria-valuemin="0" aria-valuemax="10"' in html
+    assert 'value="2" max="10">2 / 10</progress>' in html
 
 
 def test_add_and_edit_group(study, researcher_client):
