@@ -72,6 +72,15 @@ class Study(models.Model):
     min_group_size = models.PositiveSmallIntegerField(
         default=3, help_text="Smallest stakeholder group whose feedback is shown on its own."
     )
+    # Quorum: below it a round closes only with a written reason (a deviation).
+    quorum_pct = models.PositiveSmallIntegerField(
+        default=50, help_text="Minimum response rate overall, in percent of eligible panelists."
+    )
+    quorum_min_per_group = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Minimum responses per stakeholder group (empty = the smallest group size).",
+    )
     # What the analysis does with answers that were never submitted when the round closed.
     drafts_policy = models.CharField(
         max_length=10, choices=DraftsPolicy.choices, default=DraftsPolicy.COMPLETE
@@ -82,6 +91,8 @@ class Study(models.Model):
     ranking_allow_ties = models.BooleanField(default=False)
     ranking_consensus_w = models.FloatField(default=0.7)
     protocol_locked_at = models.DateTimeField(null=True, blank=True)
+    # Finishing freezes the study: no more rounds, reminders or protocol changes.
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     # Reporting (ACCORD items the data cannot answer); free text the report includes as written.
     ethics_approval = models.TextField(blank=True)
@@ -110,6 +121,8 @@ class Study(models.Model):
         "stopping_rule",
         "stopping_rule_detail",
         "min_group_size",
+        "quorum_pct",
+        "quorum_min_per_group",
         "drafts_policy",
         "ranking_top_k",
         "ranking_allow_ties",
@@ -132,6 +145,9 @@ class Study(models.Model):
                 condition=Q(quantile_method__gte=1, quantile_method__lte=9),
                 name="study_quantile_type_1_9",
             ),
+            models.CheckConstraint(
+                condition=Q(quorum_pct__lte=100), name="study_quorum_pct_le_100"
+            ),
         ]
 
     def __str__(self):
@@ -140,6 +156,10 @@ class Study(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.protocol_locked_at is not None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.finished_at is not None
 
 
 class Membership(models.Model):
@@ -188,6 +208,10 @@ class Round(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     analysed_at = models.DateTimeField(null=True, blank=True)
+    # Closed although the quorum was not met (the reason is a Deviation); results say so.
+    below_quorum = models.BooleanField(default=False)
+    # The quorum figures at the moment the round closed (round_quorum(...).as_dict()).
+    quorum_at_close = models.JSONField(null=True, blank=True)
     # The protocol as it stood when the round opened: scale, bands, definition, quantiles.
     rule_snapshot = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

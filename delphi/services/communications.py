@@ -374,42 +374,34 @@ def communications_mark_visit(*, panelist_id: int, at=None) -> int:
 
 
 def communications_summary(*, round: Round) -> list[dict]:
-    """Per kind, for the round page: sent, failed, queued, opened afterwards, submitted
-    afterwards. Two queries."""
-    rows = list(
-        Communication.objects.filter(round=round)
-        .values("kind")
-        .annotate(
-            sent=Count("pk", filter=Q(status=Communication.Status.SENT)),
-            failed=Count("pk", filter=Q(status=Communication.Status.FAILED)),
-            queued=Count(
-                "pk",
-                filter=Q(status__in=[Communication.Status.QUEUED, Communication.Status.SENDING]),
-            ),
-            opened=Count("pk", filter=Q(first_visit_at__isnull=False)),
-        )
-    )
+    """Per kind, for the round page: sent, failed, still sending, opened afterwards (a link
+    visit after the message), submitted afterwards. Two queries."""
     submitted = dict(
         Response.objects.filter(round=round, status=Response.Status.SUBMITTED).values_list(
             "panelist_id", "submitted_at"
         )
     )
-    sent_by_kind: dict[str, list] = {}
-    for kind, panelist_id, sent_at in Communication.objects.filter(
-        round=round, status=Communication.Status.SENT
-    ).values_list("kind", "panelist_id", "sent_at"):
-        sent_by_kind.setdefault(kind, []).append((panelist_id, sent_at))
     labels = dict(Communication.Kind.choices)
+    by_kind: dict[str, dict] = {}
+    for kind, status, panelist_id, sent_at, visit in Communication.objects.filter(
+        round=round
+    ).values_list("kind", "status", "panelist_id", "sent_at", "first_visit_at"):
+        row = by_kind.setdefault(
+            kind,
+            {"kind": kind, "label": labels.get(kind, kind), "sent": 0, "failed": 0,
+             "queued": 0, "opened": 0, "submitted_after": 0},
+        )  # fmt: skip
+        if status == Communication.Status.SENT:
+            row["sent"] += 1
+            row["opened"] += visit is not None
+            done = submitted.get(panelist_id)
+            row["submitted_after"] += bool(done and done > sent_at)
+        elif status == Communication.Status.FAILED:
+            row["failed"] += 1
+        else:
+            row["queued"] += 1
     order = list(Communication.Kind.values)
-    for row in rows:
-        row["label"] = labels.get(row["kind"], row["kind"])
-        row["submitted_after"] = sum(
-            1
-            for panelist_id, sent_at in sent_by_kind.get(row["kind"], [])
-            if submitted.get(panelist_id) and submitted[panelist_id] > sent_at
-        )
-    rows.sort(key=lambda r: order.index(r["kind"]) if r["kind"] in order else 99)
-    return rows
+    return sorted(by_kind.values(), key=lambda r: order.index(r["kind"]))
 
 
 def communications_failed_by_panelist(*, study: Study, round: Round | None = None) -> dict:

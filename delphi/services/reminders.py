@@ -107,15 +107,16 @@ def plan_check(*, plan, opens_at, closes_at) -> None:
                 f"A reminder {slot.describe()} would fall after the deadline "
                 f"({closes_at:%d %b %Y %H:%M})."
             )
-        if slot.anchor == "deadline":
-            if not closes_at:
-                errors.setdefault("remind_before_deadline", []).append(
-                    "Set a deadline, or remove the reminders counted back from it."
-                )
-            elif opens_at and closes_at - timedelta(days=slot.days) <= opens_at:
-                errors.setdefault("remind_before_deadline", []).append(
-                    f"A reminder {slot.describe()} would fall before the round opens."
-                )
+        # Without a deadline, the reminders counted back from it wait until one is set.
+        if (
+            slot.anchor == "deadline"
+            and closes_at
+            and opens_at
+            and closes_at - timedelta(days=slot.days) <= opens_at
+        ):
+            errors.setdefault("remind_before_deadline", []).append(
+                f"A reminder {slot.describe()} would fall before the round opens."
+            )
     if errors:
         raise ValidationError(errors)
 
@@ -187,10 +188,20 @@ def round_noncompleter_ids(*, round: Round, invited_before: datetime | None = No
 
 
 def reminder_now_count(*, round: Round) -> int:
-    """How many "Remind non-completers now" reaches."""
-    if round.status != Round.Status.OPEN:
+    """How many "Remind non-completers now" reaches (the same rule, in one query)."""
+    if round.status != Round.Status.OPEN or not round.opened_at:
         return 0
-    return len(round_noncompleter_ids(round=round))
+    return (
+        Panelist.objects.filter(
+            panel_id=round.study.panel_id,
+            status=Panelist.Status.ACTIVE,
+            unsubscribed_at__isnull=True,
+            invitations__sent_at__gte=round.opened_at,
+        )
+        .exclude(responses__round=round, responses__status=Response.Status.SUBMITTED)
+        .distinct()
+        .count()
+    )
 
 
 # --- sending --------------------------------------------------------------------------------
@@ -293,15 +304,16 @@ def reminders_queue_due(*, now=None) -> list[int]:
     return queued
 
 
-def reminders_send_now(*, round: Round, by) -> int:
-    """ "Remind non-completers now": a manual slot of its own, once per minute at most."""
+def reminders_send_now(*, round: Round, by, nonce: str = "") -> int:
+    """ "Remind non-completers now": a manual slot of its own. ``nonce`` comes from the page
+    that showed the button, so the same form posted twice (a double click) sends once."""
     if round.status != Round.Status.OPEN:
         raise ValidationError("Reminders can be sent only while the round is open.")
     ids = round_noncompleter_ids(round=round)
     if not ids:
         raise ValidationError("Everyone invited has submitted (or cannot be e-mailed).")
-    # The minute is part of the key: a double click sends once.
-    key = f"now-{timezone.now():%Y%m%d%H%M}"
+    nonce = "".join(c for c in (nonce or "") if c in "0123456789abcdef")[:12]
+    key = f"now-{nonce or timezone.now().strftime('%y%m%d%H%M%S')}"
     language = dict(Panelist.objects.filter(pk__in=ids).values_list("pk", "language"))
     new = _claim_slot(rnd=round, slot_key=key, panelist_ids=ids, language=language)
     audit_record(

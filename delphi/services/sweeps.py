@@ -61,12 +61,9 @@ class SweepResult:
 
 
 def round_below_quorum(rnd: Round) -> bool:
-    """The one quorum question the deadline sweep asks. Wired to the close-round quorum
-    computation when it is installed; without it no round counts as below quorum."""
-    try:
-        from delphi.services.closing import round_quorum
-    except ImportError:
-        return False
+    """The one quorum question the deadline sweep asks (the close confirmation's quorum)."""
+    from delphi.services.lifecycle import round_quorum
+
     return not round_quorum(round=rnd).met
 
 

@@ -34,6 +34,7 @@ from delphi.panelist.session import (
 )
 from delphi.services import invitations as inv
 from delphi.services import responses as svc
+from delphi.services import throttle
 from delphi.services.communications import communications_mark_visit
 from delphi.views import ranking
 from panels.models import Invitation, Panelist
@@ -83,8 +84,18 @@ def _context(panelist, **extra):
 
 @require_http_methods(["GET", "HEAD"])
 def token_exchange(request, token):
+    # A client that sent too many links that do not work is refused before the lookup, even
+    # with a good link: otherwise a guesser would only need to keep going.
+    if throttle.link_exchange_blocked(request):
+        return render(
+            request,
+            "panelist/link_throttled.html",
+            {"minutes": settings.LINK_FAILURE_WINDOW // 60},
+            status=429,
+        )
     invitation, reason = token_verify(token)
     if invitation is None:
+        throttle.link_exchange_failed(request)
         return link_problem(request, status=410 if reason in ("revoked", "expired") else 404)
     if request.method == "HEAD":
         # Mail scanners prefetch links with HEAD: do not spend the visit on them.

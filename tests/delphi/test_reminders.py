@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from delphi.celery import app as celery_app
-from delphi.models import Communication, ReminderSent, Response, Round
+from delphi.models import Communication, ReminderSent, Response, Round, Study
 from delphi.services import reminders, sweeps
 from delphi.services.communications import communications_resume
 from panels.models import Invitation, Panelist
@@ -190,6 +190,8 @@ def test_two_sweeps_racing_send_each_slot_once(study):
 
 def test_deadline_closes_after_the_last_reminder(cast, django_capture_on_commit_callbacks):
     rnd, people = cast
+    # At quorum (none required here), so only the reminder slot holds the close back.
+    Study.objects.filter(pk=rnd.study_id).update(quorum_pct=0, quorum_min_per_group=0)
     # The deadline has just passed; the "1 day before" slot was due and never sent.
     Round.objects.filter(pk=rnd.pk).update(
         closes_at=timezone.now() - timedelta(minutes=1),
@@ -323,7 +325,9 @@ def test_sweep_due_command_prints_what_it_did(cast, capsys):
     """Outside a test transaction, as in real use: delivery runs in-process at each commit."""
     rnd, _ = cast
     other = open_round(
-        f.make_study(title="Other"), closes_at=timezone.now() - timedelta(hours=1), number=1
+        f.make_study(title="Other", quorum_pct=0, quorum_min_per_group=0),
+        closes_at=timezone.now() - timedelta(hours=1),
+        number=1,
     )
     Round.objects.filter(pk=other.pk).update(opened_at=timezone.now() - 3 * DAY)
     call_command("sweep_due")
@@ -366,11 +370,11 @@ def test_plan_validation():
             opens_at=now,
             closes_at=now + 7 * DAY,
         )
-    with pytest.raises(Exception, match="Set a deadline"):
+    with pytest.raises(Exception, match="before the round opens"):
         reminders.plan_check(
-            plan=reminders.plan_from_text(after_open="", before_deadline="1"),
+            plan=reminders.plan_from_text(after_open="", before_deadline="10"),
             opens_at=now,
-            closes_at=None,
+            closes_at=now + 7 * DAY,
         )
     with pytest.raises(Exception, match="not a number of days"):
         reminders.plan_from_text(after_open="three", before_deadline="")
