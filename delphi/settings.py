@@ -25,7 +25,11 @@ else:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The address e-mailed and printed links start with. `make run` passes DELPHI_RUN_URL (built from
+# its HOST and PORT), so links follow `make run PORT=8101`; SITE_URL, when set, always wins.
+SITE_URL = env("SITE_URL", default=env("DELPHI_RUN_URL", default="http://127.0.0.1:8000")).rstrip(
+    "/"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -160,6 +164,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # E-mail: console by default; EMAIL_URL=smtp+tls://user:pass@host:587 in production.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+if EMAIL_CONFIG.get("EMAIL_BACKEND") == "django.core.mail.backends.console.EmailBackend":
+    # The same console output, plus one line per message naming the panelist and their link.
+    EMAIL_CONFIG["EMAIL_BACKEND"] = "delphi.mail.ConsoleBackend"
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Delphi study <delphi@localhost>")
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from competencies.models import Domain, Framework, Provenance, Scenario, Statement
 from delphi.demo import content
+from delphi.demo.newcomers import demo_newcomers_build
 from delphi.demo.ranking import RANKING_TOP_K, build_ranking_round
 from delphi.demo.simulation import SimPanelist, simulate_panel
 from delphi.demo.statements import STATEMENTS
@@ -196,6 +197,7 @@ def _build(*, researcher, analyst) -> Study:
         instructions=ROUND2_INSTRUCTIONS,
         instructions_es=ROUND2_INSTRUCTIONS_ES,
     )
+    demo_newcomers_build(study, groups)
     study.refresh_from_db()
     return study
 

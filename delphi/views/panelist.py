@@ -318,6 +318,10 @@ def round_page(request, panelist, round_uuid, page):
         view.card = cards.card_html(view, index, scale=scale, writable=writable, s=strings)
     rated, total = sel.progress(pages)
     bands = fb.round_bands(rnd, study)
+    # The skip link's target: the first statement of the round still without an answer.
+    first_unanswered = next(
+        ((p.number, v.item.uuid) for p in pages for v in p.items if not v.value_token), None
+    )
     return render(
         request,
         "panelist/page.html",
@@ -337,6 +341,7 @@ def round_page(request, panelist, round_uuid, page):
             page_errors=page_errors,
             has_plain=any(v.plain_text for v in current.items),
             plain=plain,
+            first_unanswered=first_unanswered,
             unsaved=unsaved,
             unsaved_reason=unsaved_reason,
         ),
