@@ -467,12 +467,15 @@ def consensus_compute_now(*, round: Round, by=None) -> ConsensusRun:
 # The next round
 
 
-def round_create_next(*, round: Round, by=None) -> Round:
+def round_create_next(*, round: Round, by=None, carry_also=()) -> Round:
     """Draft round N+1 holding the items that round N's verdicts carry forward, in order.
 
     Each new item points at its predecessor (``carried_from``) so stability pairs them and
     panelists see their earlier rating. Items that reached a verdict are recorded as retired.
+    ``carry_also``: item ids the researcher carries although they reached a verdict (a verdict
+    resting on fewer valid ratings than the quorum), recorded as carried with that reason.
     """
+    carry_also = {int(pk) for pk in carry_also}
     if round.status != Round.Status.ANALYSED:
         raise ValidationError(
             f"Round {round.number} has not been analysed yet: close it and wait for the "
@@ -501,7 +504,11 @@ def round_create_next(*, round: Round, by=None) -> Round:
     }
     items = list(round.items.select_related("statement").order_by("order", "id"))
     carried = (
-        [i for i in items if i.pk in decisions and decisions[i.pk].carried_forward]
+        [
+            i
+            for i in items
+            if i.pk in decisions and (decisions[i.pk].carried_forward or i.pk in carry_also)
+        ]
         if round.kind == Round.Kind.RATING
         else []
     )
@@ -534,6 +541,12 @@ def round_create_next(*, round: Round, by=None) -> Round:
                 if decision.carried_forward:
                     action = ItemChange.Action.CARRIED
                     reason = f"No consensus in round {round.number}."
+                elif item.pk in carry_also and round.kind == Round.Kind.RATING:
+                    action = ItemChange.Action.CARRIED
+                    reason = (
+                        f"{decision.get_verdict_display()} in round {round.number} rested on "
+                        "fewer valid ratings than the quorum; carried forward by the researcher."
+                    )
                 else:
                     action = ItemChange.Action.RETIRED
                     reason = f"{decision.get_verdict_display()} in round {round.number}."

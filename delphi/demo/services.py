@@ -21,6 +21,7 @@ from delphi.demo import content
 from delphi.demo.newcomers import demo_newcomers_build
 from delphi.demo.ranking import RANKING_TOP_K, build_ranking_round
 from delphi.demo.simulation import SimPanelist, simulate_panel
+from delphi.demo.spanish import demo_spanish_fields
 from delphi.demo.statements import STATEMENTS
 from delphi.models import Membership, Rating, Response, Round, Study
 from panels.models import Contact, Invitation, Panel, Panelist, StakeholderGroup
@@ -49,9 +50,9 @@ ROUND2_INSTRUCTIONS = (
 )
 ROUND2_INSTRUCTIONS_ES = (
     "Estos enunciados no alcanzaron consenso en la primera ronda. En cada uno verá su propia "
-    "calificación de la primera ronda, cómo lo calificó el panel (en conjunto y por grupo) y "
-    "los comentarios anónimos del panel. Califíquelo de nuevo: puede mantener o cambiar su "
-    "calificación."
+    "puntuación de la primera ronda, cómo lo puntuó el panel (en conjunto y por grupo) y "
+    "los comentarios anónimos del panel. Puntúelo de nuevo: puede mantener o cambiar su "
+    "puntuación."
 )
 
 
@@ -198,6 +199,7 @@ def _build(*, researcher, analyst) -> Study:
         instructions_es=ROUND2_INSTRUCTIONS_ES,
     )
     demo_newcomers_build(study, groups)
+    demo_spanish_fields(study)
     study.refresh_from_db()
     return study
 
