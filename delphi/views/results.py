@@ -213,11 +213,9 @@ def round_results(request, study, round):
     protocol = round_protocol(round=rnd)
     # The next round of the same kind: a ranking round in between does not block the next
     # rating round.
-    next_round = (
-        Round.objects.filter(study=study, number__gt=rnd.number, kind=rnd.kind)
-        .order_by("number")
-        .first()
-    )
+    # One query for both: the later rounds, of any kind.
+    later = list(Round.objects.filter(study=study, number__gt=rnd.number).order_by("number"))
+    next_round = next((r for r in later if r.kind == rnd.kind), None)
     is_researcher = study.user_role == "researcher"
     context = {
         "study": study,
@@ -246,10 +244,7 @@ def round_results(request, study, round):
         "included_text": included_text(run.included if run else None),
         "protocol": protocol,
         "next_round": next_round,
-        "next_number": (
-            Round.objects.filter(study=study).order_by("-number").values_list("number", flat=True)
-        )[0]
-        + 1,
+        "next_number": (later[-1].number if later else rnd.number) + 1,
         "next_round_url": _round_detail_url(study, next_round) if next_round else None,
         "round_detail_url": _round_detail_url(study, rnd),
         "is_researcher": is_researcher,
