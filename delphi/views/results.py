@@ -254,7 +254,49 @@ def round_results(request, study, round):
 
         # When the stopping rule holds, "Finish the study" replaces "Start next round".
         context["stopping"] = stopping_rule_status(study=study)
+    context["figures"] = _figures_context(study, rnd, groups)
     return render(request, "delphi/results/round_results.html", context)
+
+
+def _figures_context(study, rnd, groups) -> dict:
+    """Tables beside the report's heat map and verdict chart (persisted rows only)."""
+    k = study.min_group_size or 1
+    rows = list(
+        ItemResult.objects.filter(round=rnd)
+        .exclude(group_key="balanced")
+        .order_by("item__order", "item_id")
+        .values_list("item__statement__code", "item__scenario__code", "group_key", "pct_high", "n")
+    )
+    smallest = {}
+    for _, _, key, _, n in rows:
+        smallest[key] = min(smallest.get(key, n), n)
+    shown = ["all"] + [g.code for g in groups if smallest.get(g.code, 0) >= k]
+    table = {}
+    for code, scenario, key, pct, _ in rows:
+        if key in shown:
+            table.setdefault(code + (f"@{scenario}" if scenario else ""), {})[key] = pct
+    labels = {"all": "Whole panel", **{g.code: g.name for g in groups}}
+    verdicts = Counter(
+        (number, verdict)
+        for number, verdict in ItemDecision.objects.filter(round__study=study).values_list(
+            "round__number", "verdict"
+        )
+    )
+    numbers = sorted({n for n, _ in verdicts})
+    return {
+        "groups": [labels[c] for c in shown],
+        "heat": [(item, [values.get(c) for c in shown]) for item, values in table.items()],
+        "verdicts": [
+            (
+                n,
+                verdicts.get((n, "in"), 0),
+                verdicts.get((n, "out"), 0),
+                verdicts.get((n, "none"), 0),
+            )
+            for n in numbers
+        ],
+        "hidden": [labels[g.code] for g in groups if g.code not in shown],
+    }
 
 
 @login_required
