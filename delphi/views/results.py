@@ -33,6 +33,7 @@ from delphi.models import (
     Round,
     Study,
 )
+from delphi.views.ranking_results import ranking_results_csv
 from lib.spreadsheet import neutralise
 
 # ?sort= value -> the column ordered on. Server-side, so sorting works without script.
@@ -210,7 +211,11 @@ def round_results(request, study, round):
 
     run = selectors.round_latest_run(round=rnd)
     protocol = round_protocol(round=rnd)
-    next_round = Round.objects.filter(study=study, number=rnd.number + 1).first()
+    # The next round of the same kind: a ranking round in between does not block the next
+    # rating round.
+    # One query for both: the later rounds, of any kind.
+    later = list(Round.objects.filter(study=study, number__gt=rnd.number).order_by("number"))
+    next_round = next((r for r in later if r.kind == rnd.kind), None)
     is_researcher = study.user_role == "researcher"
     context = {
         "study": study,
@@ -239,6 +244,7 @@ def round_results(request, study, round):
         "included_text": included_text(run.included if run else None),
         "protocol": protocol,
         "next_round": next_round,
+        "next_number": (later[-1].number if later else rnd.number) + 1,
         "next_round_url": _round_detail_url(study, next_round) if next_round else None,
         "round_detail_url": _round_detail_url(study, rnd),
         "is_researcher": is_researcher,
@@ -246,6 +252,7 @@ def round_results(request, study, round):
         and rnd.status in (Round.Status.CLOSED, Round.Status.ANALYSED)
         and not (run is not None and run_is_live(run)),
         "can_start_next": is_researcher
+        and rnd.kind == Round.Kind.RATING
         and rnd.status == Round.Status.ANALYSED
         and next_round is None,
     }
@@ -366,6 +373,8 @@ def _cell(value):
 @login_required
 def round_results_csv(request, study, round):
     study, rnd = _study_round(request, study, round)
+    if rnd.kind == Round.Kind.RANKING:
+        return ranking_results_csv(rnd)
     decisions = {
         d.item_id: d
         for d in ItemDecision.objects.filter(round=rnd).only(
