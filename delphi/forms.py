@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from delphi.consensus.definitions import PRESETS as STATS_PRESETS
 from delphi.models import Membership, Round, Study
 from delphi.services.protocol import MEASURES, OPS, SCOPES
+from panels.forms import PanelistForm
 
 SCOPE_LABELS = {
     "all": "The whole panel",
@@ -502,3 +503,13 @@ class CodingForm(forms.Form):
 class CodeWithdrawForm(forms.Form):
     code_id = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(max_length=500, label="Why withdraw this code")
+
+
+class PanelistEditForm(PanelistForm):
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason for a group change",
+        help_text="Needed when a panelist who has already rated moves to another stakeholder "
+        "group: the move is recorded and the rounds they answered are marked for re-analysis.",
+    )

@@ -151,6 +151,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delphi.tasks.rounds_close_due",
         "schedule": 300.0,
     },
+    # Chain the audit rows panelists' autosaves wrote since the last seal (audit_seal_due).
+    "seal-audit-rows": {
+        "task": "delphi.tasks.audit_seal_due",
+        "schedule": 60.0,
+    },
 }
 
 CACHES = {

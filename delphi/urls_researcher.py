@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from delphi.views import coding, framework, imports, panel, rounds, studies
+from delphi.views import audit, coding, framework, imports, panel, rounds, studies
 
 s = "studies/<uuid:study>/"
 r = s + "rounds/<uuid:round>/"
@@ -15,6 +15,8 @@ urlpatterns = [
     path(s + "protocol/", studies.study_protocol, name="study_protocol"),
     path(s + "members/", studies.study_members, name="study_members"),
     path(s + "members/remove/", studies.study_member_remove_view, name="study_member_remove"),
+    path(s + "audit/", audit.audit_log, name="audit_log"),
+    path(s + "audit.csv", audit.audit_log_csv, name="audit_log_csv"),
     # Panel
     path(s + "panel/", panel.panel_detail, name="panel_detail"),
     path(s + "panel/groups/new/", panel.group_create_view, name="group_create"),
