@@ -4,6 +4,7 @@ import re
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from delphi.consensus.definitions import PRESETS as STATS_PRESETS
 from delphi.models import Membership, Round, Study
@@ -161,6 +162,16 @@ class ProtocolForm(forms.Form):
         label="Smallest group shown on its own",
         help_text="Per-group feedback is hidden for smaller groups, so nobody can be singled out.",
     )
+    quorum_pct = forms.IntegerField(
+        label="Quorum: minimum response rate (%)",
+        help_text="Closing a round below it needs a written reason and is recorded as a "
+        "deviation; its results are flagged “below quorum”.",
+    )
+    quorum_min_per_group = forms.IntegerField(
+        required=False,
+        label="Quorum: minimum responses per stakeholder group",
+        help_text="Leave empty to use the smallest group shown on its own.",
+    )
     drafts_policy = forms.ChoiceField(
         choices=Study.DraftsPolicy.choices,
         label="Answers not submitted when the round closes",
@@ -226,6 +237,8 @@ class ProtocolForm(forms.Form):
             "stopping_rule": study.stopping_rule,
             "stopping_rule_detail": study.stopping_rule_detail,
             "min_group_size": study.min_group_size,
+            "quorum_pct": study.quorum_pct,
+            "quorum_min_per_group": study.quorum_min_per_group,
             "quantile_method": study.quantile_method,
             "drafts_policy": study.drafts_policy,
             "ranking_top_k": study.ranking_top_k,
@@ -235,6 +248,20 @@ class ProtocolForm(forms.Form):
 
     def clean_bands(self):
         return parse_bands(self.cleaned_data["bands"])
+
+    def clean_quorum_pct(self):
+        value = self.cleaned_data["quorum_pct"]
+        if not 0 <= value <= 100:
+            raise forms.ValidationError(
+                f"A response rate of {value} % is impossible: give a percentage from 0 to 100."
+            )
+        return value
+
+    def clean_quorum_min_per_group(self):
+        value = self.cleaned_data["quorum_min_per_group"]
+        if value is not None and value < 0:
+            raise forms.ValidationError("The minimum per group cannot be negative.")
+        return value
 
     def clean_criteria_in(self):
         return parse_criteria(self.cleaned_data["criteria_in"])
@@ -278,6 +305,8 @@ class ProtocolForm(forms.Form):
             "stopping_rule": c["stopping_rule"],
             "stopping_rule_detail": c["stopping_rule_detail"],
             "min_group_size": c["min_group_size"],
+            "quorum_pct": c["quorum_pct"],
+            "quorum_min_per_group": c["quorum_min_per_group"],
             "quantile_method": c["quantile_method"],
             "drafts_policy": c["drafts_policy"],
             "ranking_top_k": c.get("ranking_top_k"),
@@ -312,17 +341,60 @@ class RoundForm(forms.Form):
         required=False, widget=DateTimeLocalInput(), label="Planned opening"
     )
     closes_at = forms.DateTimeField(required=False, widget=DateTimeLocalInput(), label="Deadline")
+    remind_after_open = forms.CharField(
+        label="Reminders: days after opening",
+        required=False,
+        initial="3",
+        help_text="Whole days, comma-separated (e.g. “3, 7”). Empty: none.",
+    )
+    remind_before_deadline = forms.CharField(
+        label="Reminders: days before the deadline",
+        required=False,
+        initial="1",
+        help_text="Reminders go only to invited panelists who have not submitted.",
+    )
+    notify_deadline = forms.BooleanField(
+        label="Tell the panelists who have not submitted about the new deadline (e-mail)",
+        required=False,
+    )
 
-    def __init__(self, *args, editing=False, **kwargs):
+    REMINDER_FIELDS = ("remind_after_open", "remind_before_deadline", "notify_deadline")
+
+    def __init__(self, *args, editing=False, round_open=False, **kwargs):
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["kind"]
+        if not round_open:
+            del self.fields["notify_deadline"]
 
     def clean(self):
+        from django.utils import timezone
+
+        from delphi.services.reminders import plan_check, plan_from_text
+
         data = super().clean()
         opens, closes = data.get("opens_at"), data.get("closes_at")
         if opens and closes and closes <= opens:
             self.add_error("closes_at", "The deadline must come after the opening time.")
+        before = self.initial.get("closes_at")
+        moved = closes and not (
+            before
+            and before.replace(second=0, microsecond=0) == closes.replace(second=0, microsecond=0)
+        )
+        if moved and closes <= timezone.now():
+            self.add_error("closes_at", "The deadline is in the past: choose a later date.")
+        if "remind_after_open" in self.errors or "remind_before_deadline" in self.errors:
+            return data
+        try:
+            plan = plan_from_text(
+                after_open=data.get("remind_after_open", ""),
+                before_deadline=data.get("remind_before_deadline", ""),
+            )
+            plan_check(plan=plan, opens_at=self.initial.get("opened_at") or opens, closes_at=closes)
+        except ValidationError as exc:
+            apply_errors(self, exc)
+        else:
+            data["reminder_plan"] = plan
         return data
 
 
@@ -513,3 +585,33 @@ class PanelistEditForm(PanelistForm):
         help_text="Needed when a panelist who has already rated moves to another stakeholder "
         "group: the move is recorded and the rounds they answered are marked for re-analysis.",
     )
+
+
+class CustomMessageForm(forms.Form):
+    """A message the researcher writes to a round's panelists, in English and Spanish."""
+
+    audience = forms.ChoiceField(
+        choices=[
+            ("noncompleters", "Panelists who have not submitted"),
+            ("group", "One stakeholder group"),
+            ("everyone", "Everyone invited to the round"),
+        ],
+        widget=forms.RadioSelect,
+        initial="noncompleters",
+    )
+    group = forms.ModelChoiceField(queryset=None, required=False, empty_label="Choose a group")
+    subject = forms.CharField(max_length=200, required=False)
+    body = forms.CharField(
+        label="Message", widget=forms.Textarea(attrs={"rows": 6}), required=False
+    )
+    subject_es = forms.CharField(label="Subject (Spanish)", max_length=200, required=False)
+    body_es = forms.CharField(
+        label="Message (Spanish)",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        help_text="Spanish-speaking panelists get this; without it, the English text.",
+    )
+
+    def __init__(self, *args, panel, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = panel.groups.all()

@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from competencies.models import Domain, Framework, Scenario, Statement
-from panels.models import Panel, Panelist, StakeholderGroup
+from panels.models import Invitation, Panel, Panelist, StakeholderGroup
 
 
 def default_anchors() -> dict:
@@ -26,6 +26,11 @@ def default_bands() -> list:
 
 def default_definition() -> dict:
     return {"preset": "comet", "scope": "all"}
+
+
+def default_reminder_plan() -> list:
+    # A reminder 3 days after the round opens and 1 day before its deadline.
+    return [{"anchor": "open", "days": 3}, {"anchor": "deadline", "days": 1}]
 
 
 class Study(models.Model):
@@ -67,6 +72,15 @@ class Study(models.Model):
     min_group_size = models.PositiveSmallIntegerField(
         default=3, help_text="Smallest stakeholder group whose feedback is shown on its own."
     )
+    # Quorum: below it a round closes only with a written reason (a deviation).
+    quorum_pct = models.PositiveSmallIntegerField(
+        default=50, help_text="Minimum response rate overall, in percent of eligible panelists."
+    )
+    quorum_min_per_group = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Minimum responses per stakeholder group (empty = the smallest group size).",
+    )
     # What the analysis does with answers that were never submitted when the round closed.
     drafts_policy = models.CharField(
         max_length=10, choices=DraftsPolicy.choices, default=DraftsPolicy.COMPLETE
@@ -77,6 +91,8 @@ class Study(models.Model):
     ranking_allow_ties = models.BooleanField(default=False)
     ranking_consensus_w = models.FloatField(default=0.7)
     protocol_locked_at = models.DateTimeField(null=True, blank=True)
+    # Finishing freezes the study: no more rounds, reminders or protocol changes.
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     # Reporting (ACCORD items the data cannot answer); free text the report includes as written.
     ethics_approval = models.TextField(blank=True)
@@ -105,6 +121,8 @@ class Study(models.Model):
         "stopping_rule",
         "stopping_rule_detail",
         "min_group_size",
+        "quorum_pct",
+        "quorum_min_per_group",
         "drafts_policy",
         "ranking_top_k",
         "ranking_allow_ties",
@@ -127,6 +145,9 @@ class Study(models.Model):
                 condition=Q(quantile_method__gte=1, quantile_method__lte=9),
                 name="study_quantile_type_1_9",
             ),
+            models.CheckConstraint(
+                condition=Q(quorum_pct__lte=100), name="study_quorum_pct_le_100"
+            ),
         ]
 
     def __str__(self):
@@ -135,6 +156,10 @@ class Study(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.protocol_locked_at is not None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.finished_at is not None
 
 
 class Membership(models.Model):
@@ -183,12 +208,20 @@ class Round(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     analysed_at = models.DateTimeField(null=True, blank=True)
+    # Closed although the quorum was not met (the reason is a Deviation); results say so.
+    below_quorum = models.BooleanField(default=False)
+    # The quorum figures at the moment the round closed (round_quorum(...).as_dict()).
+    quorum_at_close = models.JSONField(null=True, blank=True)
     # The protocol as it stood when the round opened: scale, bands, definition, quantiles.
     rule_snapshot = models.JSONField(null=True, blank=True)
     # Set when something the analysis read changed after it ran (a panelist who rated moved
     # to another group); cleared by the next consensus run.
     inputs_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Reminder slots: [{"anchor": "open"|"deadline", "days": n}], sent by the sweep.
+    reminder_plan = models.JSONField(default=default_reminder_plan, blank=True)
+    # Set when the sweep kept the round open past its deadline because it was below quorum.
+    quorum_extended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["study", "number"]
@@ -542,10 +575,10 @@ class AuditEvent(models.Model):
     """One change that can move a result: who, when, the object, the old and new values.
 
     Append-only: ``save()`` of an existing row, ``delete()`` and queryset ``update()``/``delete()``
-    raise ``AuditRowImmutable``; on PostgreSQL a trigger refuses the same in SQL (see migration
-    0006). Rows are chained per study by ``delphi.services.audit.audit_seal``: ``chain_seq`` is
-    the row's place in its study's chain, ``hash`` is SHA-256 over its content and
-    ``prev_hash``. The content hashed holds no database ids, so an imported archive verifies.
+    raise ``AuditRowImmutable``; on PostgreSQL a trigger refuses the same in SQL (migration
+    0008_audit_trail). Rows are chained per study by ``delphi.services.audit.audit_seal``:
+    ``chain_seq`` is the row's place in its study's chain, ``hash`` is SHA-256 over its content
+    and ``prev_hash``. The content hashed holds no database ids, so an imported archive verifies.
     """
 
     class Source(models.TextChoices):
@@ -830,3 +863,122 @@ class ReportExport(models.Model):
 
     def __str__(self):
         return f"{self.kind} report of {self.study_id} ({self.status})"
+
+
+class CustomMessage(models.Model):
+    """The text of a message the researcher wrote (a custom message, a thank-you), once for all
+    its recipients; each recipient's delivery is a Communication."""
+
+    class Audience(models.TextChoices):
+        NONCOMPLETERS = "noncompleters", _("Panelists who have not submitted")
+        GROUP = "group", _("One stakeholder group")
+        EVERYONE = "everyone", _("Everyone invited to the round")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="custom_messages")
+    round = models.ForeignKey(
+        Round, null=True, blank=True, on_delete=models.CASCADE, related_name="custom_messages"
+    )
+    audience = models.CharField(max_length=15, choices=Audience.choices)
+    group = models.ForeignKey(StakeholderGroup, null=True, blank=True, on_delete=models.SET_NULL)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    subject_es = models.CharField("subject (Spanish)", max_length=200, blank=True)
+    body_es = models.TextField("body (Spanish)", blank=True)
+    with_link = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(subject="") & ~Q(body=""), name="custom_message_not_empty"
+            ),
+        ]
+
+
+class Communication(models.Model):
+    """One message to one panelist: the communications log. Claimed by compare-and-set
+    (queued -> sending) before it is sent, so a redelivered task never sends it twice."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", _("Invitation")
+        RESEND = "resend", _("Re-sent link")
+        REMINDER = "reminder", _("Reminder")
+        CUSTOM = "custom", _("Custom message")
+        DEADLINE = "deadline", _("Deadline change")
+        THANKYOU = "thankyou", _("Thank-you")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="communications")
+    round = models.ForeignKey(
+        Round, null=True, blank=True, on_delete=models.CASCADE, related_name="communications"
+    )
+    panelist = models.ForeignKey(Panelist, on_delete=models.CASCADE, related_name="communications")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    language = models.CharField(max_length=5, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    message = models.ForeignKey(
+        CustomMessage, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The personal link the message carried (invitations, re-sends, reminders).
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    queued_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # While queued: when the sweep should enqueue it again if no worker has taken it (a lost
+    # enqueue, a broker that was down, a transient SMTP error waiting out its backoff).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    first_visit_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [
+            models.Index(fields=["round", "kind"], name="communication_round_kind"),
+            models.Index(fields=["panelist", "status"], name="communication_panelist"),
+            models.Index(fields=["status", "queued_at"], name="communication_status_queued"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="communication_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | Q(failed_at__isnull=False),
+                name="communication_failed_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} to {self.panelist_id} ({self.status})"
+
+
+class ReminderSent(models.Model):
+    """One reminder slot for one panelist in one round. The unique row is the claim: two sweeps
+    racing, or a redelivered task, cannot send the same slot twice."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="reminders_sent")
+    panelist = models.ForeignKey(Panelist, on_delete=models.CASCADE, related_name="+")
+    slot = models.CharField(max_length=20)
+    communication = models.OneToOneField(
+        Communication, null=True, blank=True, on_delete=models.SET_NULL, related_name="slot"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "panelist", "slot"], name="reminder_sent_unique"
+            ),
+        ]

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "csp",
     "panels",
     "competencies",
     "delphi",
@@ -44,6 +45,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After whitenoise: static files keep their own long cache (see delphi/middleware.py).
+    "delphi.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -146,10 +150,13 @@ CELERY_TASK_TIME_LIMIT = min(
     env.int("CELERY_TASK_TIME_LIMIT", default=600), CELERY_VISIBILITY_TIMEOUT - 1
 )
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else None
+# One database sweep (delphi/services/sweeps.py): due reminders, messages to resume, rounds
+# past their deadline. Static and idempotent, so no schedule lives in the database.
+SWEEP_SECONDS = env.int("SWEEP_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
-    "close-rounds-past-deadline": {
-        "task": "delphi.tasks.rounds_close_due",
-        "schedule": 300.0,
+    "sweep-due": {
+        "task": "delphi.tasks.sweep_due",
+        "schedule": float(SWEEP_SECONDS),
     },
     # Chain the audit rows panelists' autosaves wrote since the last seal (audit_seal_due).
     "seal-audit-rows": {
@@ -157,6 +164,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
 }
+# Without a broker, `manage.py runserver` runs the same sweep in a thread every
+# SWEEP_SECONDS (EMBEDDED_SWEEP=false turns it off).
+EMBEDDED_SWEEP = env.bool("EMBEDDED_SWEEP", default=True)
+# A round below quorum at its deadline stays open this much longer, once (0: close anyway).
+ROUND_QUORUM_GRACE_HOURS = env.int("ROUND_QUORUM_GRACE_HOURS", default=24)
 
 CACHES = {
     "default": (
@@ -178,15 +190,68 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_REFERRER_POLICY = "same-origin"
+    # security.W021 (HSTS preload) is silenced on purpose: submitting the domain to the
+    # browsers' preload list is hard to undo and is the site owner's decision (docs/security.md).
+    # With SECURE_HSTS_PRELOAD=true the header asks for it and the warning has nothing to say.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 # Panelist links: a capability token, not a login. Days it stays valid after it is issued,
 # unless the study ends sooner.
 PANELIST_TOKEN_DAYS = env.int("PANELIST_TOKEN_DAYS", default=120)
 
+# Content-Security-Policy (django-csp 4): no inline script or style anywhere. Pages use one
+# static JS file each and CSS classes; SVG data: URIs are Bootstrap's icons and the QR code of
+# the two-factor set-up page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# Panelist tokens are masked in every log line and error report (lib/logmask.py); gunicorn's
+# access log is masked by lib.gunicorn_logging.MaskingLogger (docker/entrypoint.sh).
+DEFAULT_EXCEPTION_REPORTER = "lib.logmask.MaskingExceptionReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "mask_tokens": {"()": "lib.logmask.MaskTokensFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_tokens"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["mask_tokens"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "mask_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Django's defaults are replaced, not added to: every handler these loggers reach masks.
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("delphi.urls_researcher")),
     path("", include("delphi.urls_results")),
+    path("", include("delphi.urls_reports")),
     path("p/", include("delphi.urls_panelist")),
     path("", include("delphi.urls_invitations")),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from delphi.views import audit, coding, framework, imports, panel, rounds, studies
+from delphi.views import audit, coding, framework, imports, lifecycle, panel, rounds, studies
 
 s = "studies/<uuid:study>/"
 r = s + "rounds/<uuid:round>/"
@@ -15,6 +15,7 @@ urlpatterns = [
     path(s + "protocol/", studies.study_protocol, name="study_protocol"),
     path(s + "members/", studies.study_members, name="study_members"),
     path(s + "members/remove/", studies.study_member_remove_view, name="study_member_remove"),
+    path(s + "participation/", lifecycle.study_participation, name="study_participation"),
     path(s + "audit/", audit.audit_log, name="audit_log"),
     path(s + "audit.csv", audit.audit_log_csv, name="audit_log_csv"),
     # Panel
@@ -54,7 +55,7 @@ urlpatterns = [
     path(r + "items/<uuid:item>/change/", rounds.item_change, name="item_change"),
     path(r + "questions/", rounds.round_prompts, name="round_prompts"),
     path(r + "open/", rounds.round_open_view, name="round_open"),
-    path(r + "close/", rounds.round_close_view, name="round_close"),
+    path(r + "close/", lifecycle.round_close_confirm, name="round_close"),
     path(r + "import/", imports.round_import, name="round_import"),
     path(r + "suggestions/", rounds.round_suggestions, name="round_suggestions"),
     path(

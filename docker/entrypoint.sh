@@ -35,6 +35,7 @@ web)
         --timeout "${GUNICORN_TIMEOUT:-60}" \
         --max-requests 2000 --max-requests-jitter 200 \
         --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}" \
+        --logger-class lib.gunicorn_logging.MaskingLogger \
         --access-logfile - --error-logfile -
     ;;
 worker)

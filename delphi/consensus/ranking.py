@@ -191,7 +191,8 @@ def ranking_rows(rnd: Round, result: RankingResult, item_ids: dict[str, int]):
                 group_key=rec["group_key"],
                 n_panelists=int(rec["n_panelists"]),
                 n_items=int(rec["n_items"]),
-                df=int(rec["df"]) if rec["df"] is not None else None,
+                # A column with an undefined df (a one-panelist group) turns into floats + NaN.
+                df=int(rec["df"]) if _value(rec["df"]) is not None else None,
                 consensus_threshold=result.consensus["threshold"] if is_all else None,
                 consensus_reached=result.consensus["reached"] if is_all else None,
                 **{

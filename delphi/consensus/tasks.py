@@ -4,11 +4,8 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from delphi.consensus import services
-from delphi.models import Round
 
 logger = logging.getLogger(__name__)
 
@@ -50,24 +47,8 @@ def consensus_run(self, run_id: int) -> str:
 
 @shared_task(name="delphi.tasks.rounds_close_due")
 def rounds_close_due() -> int:
-    """Close every open round past its deadline (Celery beat, every few minutes).
+    """Close every open round past its deadline. Kept for queued messages of older releases:
+    beat now runs ``delphi.tasks.sweep_due``, which does this after sending due reminders."""
+    from delphi.services.sweeps import rounds_close_due as close_due
 
-    Idempotent: ``round_close`` is a compare-and-set, so two sweeps racing close a round once.
-    """
-    try:
-        from delphi.services.rounds import round_close
-    except ImportError:
-        logger.warning("rounds_close_due: round services are not installed; nothing closed")
-        return 0
-    closed = 0
-    due = Round.objects.filter(
-        status=Round.Status.OPEN, closes_at__isnull=False, closes_at__lte=timezone.now()
-    ).select_related("study")
-    for rnd in due:
-        try:
-            round_close(round=rnd, by=None)
-        except ValidationError:
-            continue  # closed by hand or by another sweep meanwhile
-        closed += 1
-        logger.info("Closed round %s of study %s at its deadline", rnd.number, rnd.study_id)
-    return closed
+    return len(close_due().closed)

@@ -26,6 +26,7 @@ from delphi.consensus.definitions import PRESETS, SCOPES, describe_definition
 from delphi.consensus.rows import ITEM_FIELDS, STABILITY_FIELDS
 from delphi.consensus.services import _scale, round_protocol
 from delphi.models import (
+    AnswerCode,
     ConsensusRun,
     Deviation,
     GroupConcordance,
@@ -351,7 +352,9 @@ RATING_NAMES = [
 ]  # fmt: skip
 
 
-def _ratings(study: Study, rounds: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+def _ratings(
+    study: Study, rounds: pd.DataFrame, meta: pd.DataFrame, *, only_text: bool = False
+) -> pd.DataFrame:
     parts = []
     by_id = meta.set_index("item_id")
     for r in rounds[rounds["analysed"]].itertuples():
@@ -364,6 +367,8 @@ def _ratings(study: Study, rounds: pd.DataFrame, meta: pd.DataFrame) -> pd.DataF
                 "value", "unable", "comment", "change_reason", "response__status", "updated_at",
             )
         )  # fmt: skip
+        if only_text:
+            qs = qs.exclude(comment="", change_reason="")
         frame = _frame(qs, RATING_NAMES)
         if frame.empty:
             continue
@@ -845,15 +850,30 @@ def _qualitative(study, rounds, ratings, meta, include_comments):
         response__round__study=study, response__excluded=False
     ).exclude(text="")
     arows = answered.values_list(
+        "id",
         "response__round__number", "prompt__order", "prompt__text", "response__panelist__public_id",
         "response__panelist__group__code", "text",
     )  # fmt: skip
     answers = pd.DataFrame(
-        list(arows), columns=["round", "prompt_order", "prompt", "panelist", "group", "text"]
+        list(arows),
+        columns=["answer_id", "round", "prompt_order", "prompt", "panelist", "group", "text"],
     ).fillna("")
     if not include_comments:
         answers = answers.iloc[0:0]
     answers = answers.sort_values(["round", "prompt_order", "panelist"]).reset_index(drop=True)
+    # The researchers' coding of the answers (gen's AnswerCode), live links only.
+    coded, unusable = {}, {}
+    codes = AnswerCode.objects.filter(
+        study=study, answer__isnull=False, withdrawn_at__isnull=True
+    ).values_list("answer_id", "statement__code", "unusable_reason")
+    for answer_id, code, reason in codes:
+        if code:
+            coded.setdefault(answer_id, []).append(code)
+        elif reason:
+            unusable.setdefault(answer_id, []).append(reason)
+    answers["coded_as"] = [" ".join(coded.get(i, [])) for i in answers["answer_id"]]
+    answers["unusable_reason"] = ["; ".join(unusable.get(i, [])) for i in answers["answer_id"]]
+    answers = answers.drop(columns=["answer_id"])
     del group_of
     return comments, suggestions, answers
 
@@ -878,14 +898,24 @@ ACCORD_FIELDS = (
 )
 
 
-def report_data(*, study: Study, include_comments: bool = True, language: str = "en") -> ReportData:
-    """Every table of the report for ``study``, from its persisted rows."""
+def report_data(
+    *,
+    study: Study,
+    include_comments: bool = True,
+    language: str = "en",
+    all_ratings: bool = True,
+) -> ReportData:
+    """Every table of the report for ``study``, from its persisted rows.
+
+    ``all_ratings=False`` (the pages) loads only the ratings that carry a comment or a change
+    reason; ``ratings`` then holds those rows only.
+    """
     study = Study.objects.select_related("panel", "framework").get(pk=study.pk)
     rounds = _rounds(study)
     meta = _item_meta(study)
     groups = _groups(study)
     panelists = _panelists(study, rounds)
-    ratings = _ratings(study, rounds, meta)
+    ratings = _ratings(study, rounds, meta, only_text=not all_ratings)
     if not include_comments:
         ratings["comment"] = ""
         ratings["change_reason"] = ""

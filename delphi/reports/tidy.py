@@ -177,7 +177,13 @@ RESOURCES: dict[str, tuple[str, dict[str, str]]] = {
     ),  # fmt: skip
     "answers": (
         "Answers to open-ended prompts (item-generation rounds).",
-        {"prompt_order": "Order of the prompt", "prompt": "The prompt", "text": "The answer"},
+        {
+            "prompt_order": "Order of the prompt",
+            "prompt": "The prompt",
+            "text": "The answer",
+            "coded_as": "Statement codes the researchers coded the answer into",
+            "unusable_reason": "Why the researchers marked the answer not usable",
+        },
     ),
     "sensitivity": (
         "How many and which items reach consensus under every preset x scope and a threshold "

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from delphi.models import Round, Study
+from delphi.models import Communication, Round, Study
 from delphi.services.audit import audit_record
 from panels.models import Invitation, Panelist
 from panels.tokens import token_mint, token_unusable_hash
@@ -69,6 +69,30 @@ def _enqueue(invitation_ids: list[int], round_id: int) -> None:
     transaction.on_commit(send)
 
 
+def _log(invitations: list[Invitation], *, round: Round, kind: str) -> None:
+    """One communications-log row per invitation, updated as the task sends it."""
+    languages = dict(
+        Panelist.objects.filter(pk__in=[i.panelist_id for i in invitations]).values_list(
+            "pk", "language"
+        )
+    )
+    Communication.objects.bulk_create(
+        [
+            Communication(
+                study_id=round.study_id,
+                round=round,
+                panelist_id=i.panelist_id,
+                kind=kind,
+                language=languages.get(i.panelist_id) or "en",
+                invitation=i,
+                # Sent by the invitation task, which has its own retries: the sweep leaves it.
+                status=Communication.Status.SENDING,
+            )
+            for i in invitations
+        ]
+    )
+
+
 def invitations_pending(*, round: Round):
     """Active panelists who have not been sent a link since this round opened."""
     since = round.opened_at or timezone.now()
@@ -94,6 +118,7 @@ def invitations_send(*, round: Round, by, panelists=None) -> list[Invitation]:
                 for pk in targets.values_list("pk", flat=True)
             ]
         )
+        _log(invitations, round=round, kind=Communication.Kind.INVITATION)
         if invitations:
             audit_record(
                 study=round.study, verb="invitations.send", actor=by, round=round.number,
@@ -119,6 +144,7 @@ def invitation_resend(*, round: Round, panelist: Panelist, by) -> Invitation:
             token_hash=token_unusable_hash(),
             expires_at=invitation_expiry(study=round.study),
         )
+        _log([invitation], round=round, kind=Communication.Kind.RESEND)
         audit_record(
             study=round.study, verb="invitation.resend", actor=by, panelist=panelist,
             round=round.number,
@@ -153,7 +179,15 @@ def invitation_deliver(*, invitation_id: int, round_id: int) -> bool:
     if invitation is None or rnd is None or invitation.status != Invitation.Status.CREATED:
         return False
     panelist = invitation.panelist
+    log_row = Communication.objects.filter(
+        invitation=invitation, status=Communication.Status.SENDING
+    )
     if panelist.status != Panelist.Status.ACTIVE or panelist.unsubscribed_at:
+        log_row.update(
+            status=Communication.Status.FAILED,
+            failed_at=timezone.now(),
+            error="not sent: the panelist withdrew or unsubscribed",
+        )
         return False
     raw, hashed = token_mint()
     now = timezone.now()
@@ -175,12 +209,25 @@ def invitation_deliver(*, invitation_id: int, round_id: int) -> bool:
             sent_at=None,
             last_error=f"{type(exc).__name__}: {exc}"[:300],
         )
+        log_row.update(attempts=F("attempts") + 1, error=f"{type(exc).__name__}: {exc}"[:300])
         raise
     Invitation.objects.filter(panelist=panelist).exclude(pk=invitation.pk).filter(
         ~Q(status=Invitation.Status.REVOKED)
     ).update(status=Invitation.Status.REVOKED, revoked_at=now)
     Invitation.objects.filter(pk=invitation.pk).update(last_error="")
+    log_row.update(
+        status=Communication.Status.SENT, sent_at=now, attempts=F("attempts") + 1, error=""
+    )
     return True
+
+
+def invitation_delivery_failed(*, invitation_id: int, error: str) -> None:
+    """The invitation task gave up (a permanent refusal or its last retry): shown against the
+    panelist on the invitations page."""
+    Invitation.objects.filter(pk=invitation_id).update(last_error=error[:300])
+    Communication.objects.filter(
+        invitation_id=invitation_id, status=Communication.Status.SENDING
+    ).update(status=Communication.Status.FAILED, failed_at=timezone.now(), error=error[:300])
 
 
 def _mail(*, panelist: Panelist, rnd: Round, raw: str) -> None:

@@ -80,4 +80,12 @@ def protocol_errors(p: dict) -> dict[str, list[str]]:
         ]
     if p["min_group_size"] < 1:
         errors["min_group_size"] = ["The smallest group shown on its own must be at least 1."]
+    quorum_pct = p.get("quorum_pct", 50)
+    if quorum_pct is None or not 0 <= quorum_pct <= 100:
+        errors["quorum_pct"] = [
+            "The quorum is a response rate in percent: a whole number from 0 to 100."
+        ]
+    per_group = p.get("quorum_min_per_group")
+    if per_group is not None and per_group < 0:
+        errors["quorum_min_per_group"] = ["The minimum per group cannot be negative."]
     return errors

@@ -9,8 +9,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from competencies.models import Scenario, Statement
-from delphi.models import Round, RoundItem, RoundPrompt, Study
+from delphi.models import Deviation, Round, RoundItem, RoundPrompt, Study
 from delphi.services.audit import audit_record
+from delphi.services.lifecycle import round_quorum
 from delphi.services.protocol import protocol_errors
 
 logger = logging.getLogger(__name__)
@@ -288,17 +289,73 @@ def _consensus_run_start():
     return consensus_run_start
 
 
-def round_close(*, round: Round, by=None) -> Round:
-    """Close an open round by hand or at its deadline, then queue the consensus computation."""
+AUTOMATIC_BELOW_QUORUM_REASON = (
+    "Closed at its deadline by the scheduled sweep although the quorum was not met."
+)
+
+
+def round_close(*, round: Round, by=None, reason: str = "") -> Round:
+    """Close an open round by hand or at its deadline, then queue the consensus computation.
+
+    Below the quorum (``round_quorum``) a researcher must give a written reason: the close is
+    then recorded as a deviation and the round is flagged "below quorum" in its results and
+    exports. A close by the system (``by=None``, the deadline sweep) below quorum is recorded
+    the same way with a reason saying so. The quorum figures at closing are kept on the round.
+    """
+    reason = (reason or "").strip()
+    if not Round.objects.filter(pk=round.pk, status=Round.Status.OPEN).exists():
+        raise ValidationError("This round is not open, so it cannot be closed.")
+    quorum = round_quorum(round=round)
+    by_person = by is not None and getattr(by, "is_authenticated", False)
+    if not quorum.met and by_person and not reason:
+        raise ValidationError(
+            {
+                "reason": "This round is below its quorum ("
+                + " ".join(quorum.reasons)
+                + ") Write why you are closing it now: the close will be recorded as a "
+                "deviation and the results flagged “below quorum”. The round is still open."
+            }
+        )
+    if not quorum.met and not reason:
+        reason = AUTOMATIC_BELOW_QUORUM_REASON
     now = timezone.now()
     with transaction.atomic():
         n = Round.objects.filter(pk=round.pk, status=Round.Status.OPEN).update(
-            status=Round.Status.CLOSED, closed_at=now
+            status=Round.Status.CLOSED,
+            closed_at=now,
+            below_quorum=not quorum.met,
+            quorum_at_close=quorum.as_dict(),
         )
         if n != 1:
             raise ValidationError("This round is not open, so it cannot be closed.")
         round.refresh_from_db()
-        audit_record(study=round.study, verb="round_close", actor=by, round=round.number)
+        if not quorum.met:
+            Deviation.objects.create(
+                study=round.study,
+                field="round_close_below_quorum",
+                old_value={
+                    "round": round.number,
+                    "quorum_pct": quorum.pct_required,
+                    "min_per_group": quorum.min_per_group,
+                },
+                new_value={
+                    "round": round.number,
+                    "counted": quorum.counted,
+                    "eligible": quorum.eligible,
+                    "shortfalls": quorum.reasons,
+                },
+                reason=reason,
+                by=by if by_person else None,
+            )
+        audit_record(
+            study=round.study,
+            verb="round_close",
+            actor=by,
+            round=round.number,
+            below_quorum=not quorum.met,
+            counted=quorum.counted,
+            eligible=quorum.eligible,
+        )
         # Generation rounds collect free text: there is nothing to compute.
         if round.kind in (Round.Kind.RATING, Round.Kind.RANKING):
             start = _consensus_run_start()

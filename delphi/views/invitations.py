@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from delphi.access import get_study_for_user
 from delphi.models import Response, Round
 from delphi.services import invitations as svc
+from delphi.services.communications import communications_failed_by_panelist
 from panels.models import Invitation, Panelist
 
 
@@ -30,34 +31,50 @@ def _panelist(study, panelist_uuid) -> Panelist:
 
 
 def invitation_rows(*, round: Round):
-    """One row per panelist with the state of their link and response. Three queries."""
+    """One row per panelist with the state of their link and response in THIS round: a link
+    sent, or opened, before the round opened belongs to an earlier round. Four queries."""
     panelists = list(
         Panelist.objects.filter(panel_id=round.study.panel_id).select_related("contact", "group")
     )
     latest: dict[int, Invitation] = {}
+    sent: dict[int, object] = {}
+    opened: dict[int, object] = {}
+    pending: set[int] = set()
+    since = round.opened_at
     for invitation in Invitation.objects.filter(panelist__panel_id=round.study.panel_id).order_by(
         "created_at", "id"
     ):
-        latest[invitation.panelist_id] = invitation
+        pk = invitation.panelist_id
+        latest[pk] = invitation
+        if not since or invitation.created_at < since:
+            continue
+        if invitation.sent_at and pk not in sent:
+            sent[pk] = invitation.sent_at
+        if invitation.opened_at and (pk not in opened or invitation.opened_at < opened[pk]):
+            opened[pk] = invitation.opened_at
+        if invitation.status == Invitation.Status.CREATED:
+            pending.add(pk)
+        else:
+            pending.discard(pk)
     responses = {
         r.panelist_id: r for r in Response.objects.filter(round=round).only(
             "panelist_id", "status", "started_at", "submitted_at"
         )
     }  # fmt: skip
-    since = round.opened_at
+    failures = communications_failed_by_panelist(study=round.study, round=round)
     rows = []
     for panelist in panelists:
         invitation = latest.get(panelist.pk)
-        this_round = invitation and since and invitation.created_at >= since
         rows.append(
             {
                 "panelist": panelist,
                 "invitation": invitation,
-                "invited": this_round and invitation.sent_at,
-                "pending": this_round and invitation.status == Invitation.Status.CREATED,
+                "invited": sent.get(panelist.pk),
+                "pending": panelist.pk in pending,
                 "revoked": invitation and invitation.status == Invitation.Status.REVOKED,
-                "opened": invitation.opened_at if invitation else None,
+                "opened": opened.get(panelist.pk),
                 "response": responses.get(panelist.pk),
+                "failure": failures.get(panelist.pk),
             }
         )
     return rows

@@ -34,6 +34,7 @@ from delphi.panelist.session import (
 )
 from delphi.services import invitations as inv
 from delphi.services import responses as svc
+from delphi.services.communications import communications_mark_visit
 from delphi.views import ranking
 from panels.models import Invitation, Panelist
 from panels.tokens import token_verify
@@ -91,6 +92,7 @@ def token_exchange(request, token):
     session_start(request, invitation)
     now = timezone.now()
     Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=now)
+    communications_mark_visit(panelist_id=invitation.panelist_id, at=now)
     Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.SENT).update(
         status=Invitation.Status.OPENED
     )

@@ -18,6 +18,12 @@ from delphi.forms import (
     apply_errors,
 )
 from delphi.models import Membership, Round, RoundItem, Suggestion
+from delphi.services.deadlines import (
+    reminder_fields_pop,
+    reminder_initial,
+    round_deadline_changed,
+)
+from delphi.services.reminders import round_set_reminder_plan
 from delphi.services.review import (
     item_drop,
     item_reword,
@@ -26,7 +32,6 @@ from delphi.services.review import (
     suggestion_merge,
 )
 from delphi.services.rounds import (
-    round_close,
     round_create,
     round_open,
     round_prompt_add,
@@ -34,6 +39,7 @@ from delphi.services.rounds import (
     round_set_items,
     round_update,
 )
+from delphi.views.communications import communications_context
 
 
 def _round(study, round_uuid) -> Round:
@@ -55,8 +61,10 @@ def round_create_view(request, study):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         kind = data.pop("kind")
+        plan = reminder_fields_pop(data)
         try:
             rnd = round_create(study=study, kind=kind, by=request.user, **data)
+            round_set_reminder_plan(round=rnd, plan=plan, by=request.user)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -86,6 +94,7 @@ def round_detail(request, study, round):
         invitations_url=_optional_url("round_invitations", **kw),
         coding=round_coding_summary(rnd) if rnd.kind == Round.Kind.GENERATION else None,
     )
+    context.update(communications_context(rnd))
     return render(request, "delphi/round_detail.html", context)
 
 
@@ -93,15 +102,27 @@ def round_detail(request, study, round):
 def round_edit(request, study, round):
     study = get_study_for_user(request, study, write=True)
     rnd = _round(study, round)
-    initial = {k: getattr(rnd, k) for k in RoundForm.base_fields}
-    form = RoundForm(request.POST or None, initial=initial, editing=True)
+    initial = {k: getattr(rnd, k) for k in RoundForm.base_fields if hasattr(rnd, k)}
+    initial.update(reminder_initial(rnd), opened_at=rnd.opened_at)
+    is_open = rnd.status == Round.Status.OPEN
+    form = RoundForm(request.POST or None, initial=initial, editing=True, round_open=is_open)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        plan = reminder_fields_pop(data)
+        notify = data.pop("notify_deadline", False)
+        old_deadline = rnd.closes_at
         try:
-            round_update(round=rnd, by=request.user, **form.cleaned_data)
+            round_update(round=rnd, by=request.user, **data)
+            round_set_reminder_plan(round=rnd, plan=plan, by=request.user)
+            told = round_deadline_changed(
+                round=rnd, old=old_deadline, by=request.user, notify=notify
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, "Round saved.")
+            if told:
+                messages.info(request, f"{told} panelist(s) are being told the new deadline.")
             return redirect("round_detail", study=study.uuid, round=rnd.uuid)
     return render(
         request,
@@ -235,21 +256,6 @@ def round_open_view(request, study, round):
         if rnd.number == 1:
             text += " The protocol is now locked: later changes are recorded as deviations."
         messages.success(request, text)
-    return redirect("round_detail", study=study.uuid, round=rnd.uuid)
-
-
-@login_required
-def round_close_view(request, study, round):
-    study = get_study_for_user(request, study, write=True)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    rnd = _round(study, round)
-    try:
-        round_close(round=rnd, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Round {rnd.number} is closed.")
     return redirect("round_detail", study=study.uuid, round=rnd.uuid)
 
 

@@ -78,10 +78,24 @@ def browser():
 def new_context(browser):
     """Factory for browser contexts (a context is a fresh profile: cookies, storage)."""
     contexts = []
+    csp_violations = []
+
+    def watch(page):
+        # The Content-Security-Policy blocks inline script and style; a page that needs one
+        # would silently lose it, so every browser test fails on a reported violation.
+        page.on(
+            "console",
+            lambda msg: (
+                csp_violations.append(f"{page.url}: {msg.text}")
+                if "Content Security Policy" in msg.text
+                else None
+            ),
+        )
 
     def make(viewport=None, **kwargs):
         context = browser.new_context(viewport=viewport or PHONE, **kwargs)
         context.set_default_timeout(10_000)
+        context.on("page", watch)
         contexts.append(context)
         return context
 
@@ -89,6 +103,7 @@ def new_context(browser):
     for context in contexts:
         with contextlib.suppress(Exception):  # already closed by the test
             context.close()
+    assert csp_violations == []
 
 
 @pytest.fixture
@@ -102,7 +117,9 @@ def run_axe(page) -> list[dict]:
     if not AXE.exists():
         require_service(f"{AXE} is missing: run npm install")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(content=AXE.read_text())
+        # Evaluated through the DevTools protocol, not as an inline <script> tag, which the
+        # page's Content-Security-Policy (script-src 'self') rightly refuses.
+        page.evaluate(AXE.read_text())
     result = page.evaluate(
         """async () => await axe.run(document, {
             runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},

@@ -83,7 +83,7 @@ def test_the_page_follows_a_running_run_until_it_finishes(
 
     # The worker moves on: the page's script picks up the new stage from the status view.
     ConsensusRun.objects.filter(pk=run.pk).update(progress=80, stage="Saving results")
-    page.wait_for_function("document.getElementById('run-progress').value === 80")
+    page.wait_for_function("() => document.getElementById('run-progress').value === 80")
     assert "Saving results" in page.locator("#run-status").inner_text()
 
     # The run finishes (here: the stale-free attempt completes it) and the page reloads.

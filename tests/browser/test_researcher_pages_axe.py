@@ -11,7 +11,6 @@ from tests.delphi.researcher_world import build_world, url_kwargs
 
 POST_ONLY = {
     "round_open",
-    "round_close",
     "study_member_remove",
     "coding_withdraw",
     "round_start_rating",

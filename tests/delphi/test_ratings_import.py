@@ -98,7 +98,7 @@ def test_statistics_match_manage_py_analyze(study, rnd, researcher, tmp_path):
     path.write_bytes(content)
     ri.ratings_import(round=rnd, source=content, filename="RATINGS.csv", by=researcher)
     round_open(round=rnd, by=researcher)
-    round_close(round=rnd, by=researcher)
+    round_close(round=rnd, by=researcher, reason="No panel in this test: below quorum.")
     run = consensus_compute_now(round=rnd, by=researcher)
     assert run.status == "done", run.error
     rnd.refresh_from_db()
@@ -328,7 +328,7 @@ def test_size_message_is_actionable():
 
 def test_closed_round_is_refused(researcher_client, study, rnd, researcher):
     round_open(round=rnd, by=researcher)
-    round_close(round=rnd, by=researcher)
+    round_close(round=rnd, by=researcher, reason="No panel in this test: below quorum.")
     before = counts()
     response = upload(researcher_client, study, rnd, ratings_csv())
     assert response.status_code == 409

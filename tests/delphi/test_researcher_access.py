@@ -19,6 +19,7 @@ READ_PAGES = {
     "round_items",
     "round_prompts",
     "round_suggestions",
+    "study_participation",
     "coding_queue",
     "coding_export",
     "statement_sources",
@@ -28,7 +29,6 @@ READ_PAGES = {
 
 POST_ONLY = {
     "round_open",
-    "round_close",
     "study_member_remove",
     "coding_withdraw",
     "round_start_rating",

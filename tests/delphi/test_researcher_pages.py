@@ -108,7 +108,7 @@ def test_panel_page_shows_target_and_actual(study, researcher_client):
     f.make_panelist(study, group=law)
     f.make_panelist(study, group=law)
     html = researcher_client.get(u("panel_detail", study)).content.decode()
-    assert 'aria-valuenow="2" aria-valuemin="0" aria-valuemax="10"' in html
+    assert 'value="2" max="10">2 / 10</progress>' in html
 
 
 def test_add_and_edit_group(study, researcher_client):
@@ -285,7 +285,16 @@ def test_round_story_create_choose_items_open_close(study, researcher_client):
     rnd.refresh_from_db()
     assert rnd.status == Round.Status.OPEN
     assert "Close round now" in response.content.decode()
-    response = researcher_client.post(ru("round_close", rnd), follow=True)
+    # Nobody is on the panel: the confirmation says so and closing needs a reason.
+    page = researcher_client.get(ru("round_close", rnd)).content.decode()
+    assert "Below quorum." in page
+    response = researcher_client.post(ru("round_close", rnd), {"reason": ""})
+    assert "Write why you are closing it now" in response.content.decode()
+    rnd.refresh_from_db()
+    assert rnd.status == Round.Status.OPEN
+    response = researcher_client.post(
+        ru("round_close", rnd), {"reason": "A dry run with no panel."}, follow=True
+    )
     rnd.refresh_from_db()
     assert rnd.status in (Round.Status.CLOSED, Round.Status.ANALYSED)
     assert AuditEvent.objects.filter(study=study, verb="round_close").exists()

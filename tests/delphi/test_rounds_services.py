@@ -95,7 +95,7 @@ def test_open_refused_while_an_earlier_round_is_open(study, researcher):
 def test_close_sets_closed_and_refuses_a_second_close(study, researcher):
     rnd = f.make_round(study, statements=[f.make_statement(study)])
     round_open(round=rnd, by=researcher)
-    round_close(round=rnd, by=researcher)
+    round_close(round=rnd, by=researcher, reason="No panel in this test: below quorum.")
     rnd.refresh_from_db()
     assert rnd.status in (Round.Status.CLOSED, Round.Status.ANALYSED)
     assert rnd.closed_at is not None
@@ -108,7 +108,7 @@ def test_closing_a_rating_round_starts_a_consensus_run(study, researcher):
 
     rnd = f.make_round(study, statements=[f.make_statement(study)])
     round_open(round=rnd, by=researcher)
-    round_close(round=rnd, by=researcher)
+    round_close(round=rnd, by=researcher, reason="No panel in this test: below quorum.")
     assert ConsensusRun.objects.filter(round=rnd).count() == 1
 
 

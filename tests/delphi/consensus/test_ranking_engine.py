@@ -194,3 +194,18 @@ def test_previous_round_skips_rounds_of_another_kind(study):
     assert services.consensus_compute_now(round=r3).status == "done"
     row = ItemResult.objects.filter(round=r3, group_key="all").first()
     assert row.n_paired is not None and not math.isnan(row.n_paired)
+
+
+def test_a_group_of_one_has_no_w_and_the_run_still_succeeds(study):
+    rnd = ranking_round(study, per_group=2)
+    law = study.panel.groups.get(code="law")
+    keep = law.panelists.first()
+    Response.objects.filter(round=rnd, panelist__group=law).exclude(panelist=keep).update(
+        status="draft"
+    )
+    Round.objects.filter(pk=rnd.pk).update(status=Round.Status.CLOSED, closed_at=timezone.now())
+    run = services.consensus_compute_now(round=rnd)
+    assert run.status == "done", run.error
+    solo = RankingConcordance.objects.get(round=rnd, group_key="law")
+    assert solo.n_panelists == 1 and solo.kendall_w is None and solo.df is None
+    assert RankingConcordance.objects.get(round=rnd, group_key="clinical").df == 4

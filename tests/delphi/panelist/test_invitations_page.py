@@ -81,3 +81,28 @@ def test_page_queries_are_flat_in_panel_size(researcher_client, study, rnd):
     for _ in range(30):
         make_link(f.make_panelist(study))
     assert _queries(researcher_client, study, rnd) == small
+
+
+def test_round_2_does_not_count_round_1_links(researcher_client, study, rnd, panelist):
+    """Before round 2's invitations go out, its page shows nothing invited or opened, even
+    though every round-1 link was opened."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from delphi.models import Round
+
+    for p in [panelist, f.make_panelist(study)]:
+        make_link(p, opened_at=timezone.now() - timedelta(days=10))
+    opened = timezone.now() - timedelta(days=12)
+    Invitation.objects.update(created_at=opened + timedelta(minutes=1))
+    Round.objects.filter(pk=rnd.pk).update(
+        status="closed", opened_at=opened, closed_at=timezone.now()
+    )
+    from tests.delphi.panelist.conftest import open_round
+
+    second = open_round(study, number=2)
+    body = researcher_client.get(url(study, second)).content.decode()
+    assert "0 invited · 0 opened · 0 started" in body
+    body = researcher_client.get(url(study, rnd)).content.decode()
+    assert "2 invited · 2 opened" in body

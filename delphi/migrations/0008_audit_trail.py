@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('delphi', '0005_drafts_policy_rating_seq'),
+        ('delphi', '0007_quorum_finish'),
         ('panels', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

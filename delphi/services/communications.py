@@ -1,0 +1,494 @@
+"""The communications log: every message the study sends to a panelist is a Communication row.
+
+A message is queued as a row, then delivered by a Celery task that claims the row by
+compare-and-set (queued -> sending) before it sends, and records sent or failed. A redelivered
+task, or a sweep re-enqueueing a row it thinks was lost, finds the row no longer queued and does
+nothing: no message is sent twice. Transient SMTP errors put the row back to queued with a
+backoff; a permanent refusal (a 5xx reply, a refused recipient) fails it at once, with the
+reason, and the invitations page shows it against the panelist.
+
+``communication_send`` is the entry point other parts call (custom messages, the deadline
+notice, the thank-you at the end of a study).
+"""
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Count, F, Min, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from delphi.models import Communication, CustomMessage, Rating, Response, Round, Study
+from delphi.services.audit import audit_record
+from delphi.services.invitations import invitation_expiry, unsubscribe_token
+from panels.models import Invitation, Panelist
+from panels.tokens import token_mint
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+# A queued row no worker has taken after this long is enqueued again by the sweep.
+PICKUP_GRACE = timedelta(minutes=10)
+# A row left "sending" this long was interrupted mid-send (worker killed): it is marked failed,
+# not sent again, because the message may have left.
+SENDING_STALE = timedelta(minutes=30)
+
+LINK_KINDS = {Communication.Kind.INVITATION, Communication.Kind.RESEND, Communication.Kind.REMINDER}
+TRANSIENT_ERRORS = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+class TransientSendError(Exception):
+    """The message was not sent but may be on a later attempt."""
+
+
+def backoff(attempts: int) -> int:
+    """Seconds before attempt ``attempts + 1``: 30 s, 60 s, 2 min, 4 min, 8 min."""
+    return min(30 * 2 ** max(attempts - 1, 0), 600)
+
+
+def is_permanent(exc: Exception) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    return not isinstance(exc, TRANSIENT_ERRORS + (smtplib.SMTPException,))
+
+
+# --- queueing -------------------------------------------------------------------------------
+
+
+def enqueue(communication_ids: list[int]) -> None:
+    """Hand the rows to the worker once the transaction commits. A broker that is down is
+    logged, not raised: the rows stay queued and the next sweep enqueues them again."""
+    if not communication_ids:
+        return
+    from delphi.services.communication_tasks import communication_deliver_task
+
+    def send():
+        for pk in communication_ids:
+            try:
+                communication_deliver_task.delay(pk)
+            except Exception:  # the broker, not our data: the sweep retries
+                log.exception("could not enqueue communication %s; the sweep will retry", pk)
+                return
+
+    transaction.on_commit(send)
+
+
+def communications_queue(
+    *, study: Study, round: Round | None, panelists, kind: str, message: CustomMessage = None
+) -> list[Communication]:
+    """Create queued rows (one per panelist) in the current transaction; no sending."""
+    now = timezone.now()
+    rows = [
+        Communication(
+            study=study,
+            round=round,
+            panelist_id=p.pk,
+            kind=kind,
+            language=p.language or "en",
+            message=message,
+            next_attempt_at=now + PICKUP_GRACE,
+        )
+        for p in panelists
+    ]
+    return Communication.objects.bulk_create(rows)
+
+
+def communication_send(
+    *,
+    study: Study,
+    panelists,
+    kind: str,
+    round: Round | None = None,
+    message: CustomMessage | None = None,
+    by=None,
+) -> list[Communication]:
+    """Queue one message per panelist and enqueue their delivery after commit.
+
+    Withdrawn and unsubscribed panelists are skipped. ``kind`` is a Communication.Kind; custom
+    messages and thank-yous pass the CustomMessage holding their text.
+    """
+    if kind in (Communication.Kind.CUSTOM, Communication.Kind.THANKYOU) and message is None:
+        raise ValueError(f"a {kind} needs its CustomMessage")
+    targets = [
+        p
+        for p in panelists
+        if p.status == Panelist.Status.ACTIVE
+        and not p.unsubscribed_at
+        and p.panel_id == study.panel_id
+    ]
+    with transaction.atomic():
+        rows = communications_queue(
+            study=study, round=round, panelists=targets, kind=kind, message=message
+        )
+        if rows:
+            audit_record(
+                study=study, verb=f"communication.{kind}", actor=by,
+                round=round.number if round else None, count=len(rows),
+            )  # fmt: skip
+        enqueue([c.pk for c in rows])
+    return rows
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+def communication_deliver(*, communication_id: int) -> str:
+    """Send one queued message. Returns "sent", "failed", "retry" or "skipped".
+
+    Raises TransientSendError when the caller (the task) should retry after ``backoff``.
+    """
+    now = timezone.now()
+    claimed = Communication.objects.filter(
+        pk=communication_id, status=Communication.Status.QUEUED
+    ).update(
+        status=Communication.Status.SENDING,
+        attempts=F("attempts") + 1,
+        # While sending, the time after which the row counts as interrupted (worker killed).
+        next_attempt_at=now + SENDING_STALE,
+    )
+    if claimed != 1:
+        return "skipped"  # sent, failed or being sent by another worker
+    comm = Communication.objects.select_related(
+        "panelist__contact", "study", "round", "message"
+    ).get(pk=communication_id)
+    panelist = comm.panelist
+    reason = _undeliverable(comm)
+    if reason:
+        _mark_failed(comm, reason)
+        return "failed"
+    invitation = None
+    raw = None
+    if _carries_link(comm):
+        raw, hashed = token_mint()
+        invitation = Invitation.objects.create(
+            panelist=panelist,
+            token_hash=hashed,
+            status=Invitation.Status.SENT,
+            sent_at=now,
+            expires_at=invitation_expiry(study=comm.study, now=now),
+            send_count=1,
+        )
+    try:
+        _mail(comm, raw=raw)
+    except Exception as exc:
+        if invitation is not None:
+            invitation.delete()  # the token never reached anyone
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        if is_permanent(exc) or comm.attempts >= MAX_ATTEMPTS:
+            if comm.attempts >= MAX_ATTEMPTS and not is_permanent(exc):
+                error = f"gave up after {comm.attempts} attempts: {error}"[:300]
+            _mark_failed(comm, error)
+            return "failed"
+        Communication.objects.filter(pk=comm.pk, status=Communication.Status.SENDING).update(
+            status=Communication.Status.QUEUED,
+            error=error,
+            next_attempt_at=timezone.now() + timedelta(seconds=backoff(comm.attempts)),
+        )
+        raise TransientSendError(error) from exc
+    Communication.objects.filter(pk=comm.pk).update(
+        status=Communication.Status.SENT,
+        sent_at=timezone.now(),
+        invitation=invitation,
+        error="",
+        next_attempt_at=None,
+    )
+    if comm.kind == Communication.Kind.RESEND and invitation is not None:
+        Invitation.objects.filter(panelist=panelist).exclude(pk=invitation.pk).exclude(
+            status=Invitation.Status.REVOKED
+        ).update(status=Invitation.Status.REVOKED, revoked_at=timezone.now())
+    return "sent"
+
+
+def _carries_link(comm: Communication) -> bool:
+    if comm.kind in LINK_KINDS:
+        return True
+    open_round = comm.round is not None and comm.round.status == Round.Status.OPEN
+    if comm.kind == Communication.Kind.DEADLINE:
+        return open_round
+    return comm.kind == Communication.Kind.CUSTOM and comm.message.with_link and open_round
+
+
+def _undeliverable(comm: Communication) -> str:
+    panelist = comm.panelist
+    if panelist.status != Panelist.Status.ACTIVE:
+        return "not sent: the panelist withdrew"
+    if panelist.unsubscribed_at:
+        return "not sent: the panelist unsubscribed from e-mail"
+    if not getattr(panelist, "contact", None) or not panelist.contact.email:
+        return "not sent: no e-mail address"
+    if comm.kind == Communication.Kind.REMINDER:
+        rnd = comm.round
+        if rnd is None or rnd.status != Round.Status.OPEN:
+            return "not sent: the round is no longer open"
+        if Response.objects.filter(
+            round=rnd, panelist=panelist, status=Response.Status.SUBMITTED
+        ).exists():
+            return "not sent: the panelist submitted meanwhile"
+    return ""
+
+
+def _mark_failed(comm: Communication, error: str) -> None:
+    Communication.objects.filter(pk=comm.pk).update(
+        status=Communication.Status.FAILED,
+        failed_at=timezone.now(),
+        error=error[:300],
+        next_attempt_at=None,
+    )
+
+
+def remaining_items(*, round: Round, panelist: Panelist) -> tuple[int, int]:
+    """(still to answer, total) for the panelist in the round."""
+    if round.kind == Round.Kind.GENERATION:
+        total = round.prompts.count()
+        done = (
+            Response.objects.filter(round=round, panelist=panelist)
+            .aggregate(n=Count("prompt_answers", filter=~Q(prompt_answers__text="")))
+            .get("n")
+            or 0
+        )
+    else:
+        total = round.items.count()
+        done = (
+            Rating.objects.filter(response__round=round, response__panelist=panelist)
+            .filter(Q(value__isnull=False) | Q(unable=True))
+            .count()
+        )
+    return max(total - done, 0), total
+
+
+def _mail(comm: Communication, *, raw: str | None) -> None:
+    panelist, study, rnd = comm.panelist, comm.study, comm.round
+    unsubscribe = settings.SITE_URL + reverse(
+        "panelist:unsubscribe", args=[unsubscribe_token(panelist)]
+    )
+    language = panelist.language or comm.language or "en"
+    context = {
+        "study": study,
+        "round": rnd,
+        "link": settings.SITE_URL + reverse("panelist:token", args=[raw]) if raw else "",
+        "unsubscribe_url": unsubscribe,
+        "contact_email": study.contact_email,
+        "closes_at": rnd.closes_at if rnd else None,
+        "name": panelist.contact.name,
+    }
+    if comm.kind == Communication.Kind.REMINDER:
+        context["remaining"], context["total"] = remaining_items(round=rnd, panelist=panelist)
+    template = {
+        Communication.Kind.INVITATION: "invitation",
+        Communication.Kind.RESEND: "invitation",
+        Communication.Kind.REMINDER: "reminder",
+        Communication.Kind.DEADLINE: "deadline",
+        Communication.Kind.CUSTOM: "custom",
+        Communication.Kind.THANKYOU: "custom",
+    }[comm.kind]
+    with translation.override(language):
+        if comm.message_id:
+            msg = comm.message
+            spanish = language == "es" and msg.subject_es and msg.body_es
+            context["message_subject"] = msg.subject_es if spanish else msg.subject
+            context["message_body"] = msg.body_es if spanish else msg.body
+        subject = " ".join(render_to_string(f"emails/{template}-subject.txt", context).split())
+        body = render_to_string(f"emails/{template}-body.txt", context)
+        html = render_to_string(f"emails/{template}-body.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=body,
+        to=[panelist.contact.email],
+        headers={
+            # RFC 8058 one-click unsubscribe: mail clients POST "List-Unsubscribe=One-Click".
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+# --- the sweep's part: resume what stopped ---------------------------------------------------
+
+
+@dataclass
+class Resumed:
+    requeued: int = 0
+    interrupted: int = 0
+
+
+def communications_resume(*, now=None) -> Resumed:
+    """Enqueue again the queued rows no worker took (lost enqueue, broker down, a transient
+    error's backoff over), and fail the rows a killed worker left half-sent."""
+    now = now or timezone.now()
+    n_interrupted = Communication.objects.filter(
+        status=Communication.Status.SENDING, next_attempt_at__lte=now
+    ).update(
+        status=Communication.Status.FAILED,
+        failed_at=now,
+        error="interrupted while sending; not sent again in case it had left",
+        next_attempt_at=None,
+    )
+    due = list(
+        Communication.objects.filter(
+            status=Communication.Status.QUEUED, next_attempt_at__lte=now
+        ).values_list("pk", flat=True)[:5000]
+    )
+    if due:
+        # Push the next look far enough ahead that the next sweep does not enqueue them again
+        # while the worker is still working through this batch.
+        Communication.objects.filter(pk__in=due, status=Communication.Status.QUEUED).update(
+            next_attempt_at=now + PICKUP_GRACE
+        )
+        with transaction.atomic():
+            enqueue(due)
+    return Resumed(requeued=len(due), interrupted=n_interrupted)
+
+
+# --- visits ---------------------------------------------------------------------------------
+
+
+def communications_mark_visit(*, panelist_id: int, at=None) -> int:
+    """The panelist followed a link: the first visit after every message sent before it."""
+    at = at or timezone.now()
+    return Communication.objects.filter(
+        panelist_id=panelist_id,
+        status=Communication.Status.SENT,
+        sent_at__lte=at,
+        first_visit_at__isnull=True,
+    ).update(first_visit_at=at)
+
+
+# --- reading the log ------------------------------------------------------------------------
+
+
+def communications_summary(*, round: Round) -> list[dict]:
+    """Per kind, for the round page: sent, failed, still sending, opened afterwards (a link
+    visit after the message), submitted afterwards. Two queries."""
+    submitted = dict(
+        Response.objects.filter(round=round, status=Response.Status.SUBMITTED).values_list(
+            "panelist_id", "submitted_at"
+        )
+    )
+    labels = dict(Communication.Kind.choices)
+    by_kind: dict[str, dict] = {}
+    for kind, status, panelist_id, sent_at, visit in Communication.objects.filter(
+        round=round
+    ).values_list("kind", "status", "panelist_id", "sent_at", "first_visit_at"):
+        row = by_kind.setdefault(
+            kind,
+            {"kind": kind, "label": labels.get(kind, kind), "sent": 0, "failed": 0,
+             "queued": 0, "opened": 0, "submitted_after": 0},
+        )  # fmt: skip
+        if status == Communication.Status.SENT:
+            row["sent"] += 1
+            row["opened"] += visit is not None
+            done = submitted.get(panelist_id)
+            row["submitted_after"] += bool(done and done > sent_at)
+        elif status == Communication.Status.FAILED:
+            row["failed"] += 1
+        else:
+            row["queued"] += 1
+    order = list(Communication.Kind.values)
+    return sorted(by_kind.values(), key=lambda r: order.index(r["kind"]))
+
+
+def communications_failed_by_panelist(*, study: Study, round: Round | None = None) -> dict:
+    """The latest permanent failure per panelist (for the invitations page)."""
+    qs = Communication.objects.filter(study=study, status=Communication.Status.FAILED)
+    if round is not None:
+        qs = qs.filter(Q(round=round) | Q(round__isnull=True))
+    latest = {}
+    for comm in qs.order_by("failed_at", "pk").only("panelist_id", "kind", "error", "failed_at"):
+        latest[comm.panelist_id] = comm
+    return latest
+
+
+def communications_first_sent(*, round: Round) -> dict:
+    return dict(
+        Communication.objects.filter(round=round, status=Communication.Status.SENT)
+        .values("panelist_id")
+        .annotate(first=Min("sent_at"))
+        .values_list("panelist_id", "first")
+    )
+
+
+# --- custom messages ------------------------------------------------------------------------
+
+
+def custom_message_send(
+    *,
+    round: Round,
+    by,
+    audience: str,
+    subject: str,
+    body: str,
+    subject_es: str = "",
+    body_es: str = "",
+    group=None,
+) -> list[Communication]:
+    """A message the researcher wrote, to the round's non-completers, one stakeholder group or
+    everyone invited to the round."""
+    from delphi.services.reminders import round_invited_ids, round_noncompleter_ids
+
+    subject, body = (subject or "").strip(), (body or "").strip()
+    subject_es, body_es = (subject_es or "").strip(), (body_es or "").strip()
+    errors = {}
+    if not subject:
+        errors["subject"] = "Write a subject."
+    if not body:
+        errors["body"] = "Write the message."
+    if bool(subject_es) != bool(body_es):
+        errors["body_es" if subject_es else "subject_es"] = (
+            "Give both the Spanish subject and body, or neither (Spanish-speaking panelists "
+            "then get the English text)."
+        )
+    if audience not in CustomMessage.Audience.values:
+        errors["audience"] = "Choose who gets the message."
+    elif audience == CustomMessage.Audience.GROUP and group is None:
+        errors["group"] = "Choose the stakeholder group."
+    if errors:
+        raise ValidationError(errors)
+    if round.status != Round.Status.OPEN and audience == CustomMessage.Audience.NONCOMPLETERS:
+        raise ValidationError("The round is not open: there is nobody left to complete it.")
+    if audience == CustomMessage.Audience.NONCOMPLETERS:
+        ids = round_noncompleter_ids(round=round)
+    else:
+        ids = round_invited_ids(round=round)
+    panelists = Panelist.objects.filter(pk__in=ids)
+    if audience == CustomMessage.Audience.GROUP:
+        panelists = panelists.filter(group=group)
+    panelists = list(panelists)
+    if not panelists:
+        raise ValidationError("Nobody matches: no message was sent.")
+    with transaction.atomic():
+        message = CustomMessage.objects.create(
+            study=round.study,
+            round=round,
+            audience=audience,
+            group=group if audience == CustomMessage.Audience.GROUP else None,
+            subject=subject,
+            body=body,
+            subject_es=subject_es,
+            body_es=body_es,
+            created_by=by,
+        )
+        return communication_send(
+            study=round.study,
+            round=round,
+            panelists=panelists,
+            kind=Communication.Kind.CUSTOM,
+            message=message,
+            by=by,
+        )
