@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check migrate demo worker bench clean
+.PHONY: run test lint format check migrate demo worker bench clean browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,17 +31,30 @@ migrate: $(VENV)/.installed
 demo: migrate
 	$(PY) manage.py load_demo --if-empty
 
+# Links in e-mails and printed below start with this address unless SITE_URL is set.
+RUN_URL := http://$(HOST):$(PORT)
+
 run: demo
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules >/dev/null 2>&1 || true
 	@echo ""
-	@echo "  Delphi is running at http://$(HOST):$(PORT)/"
+	@echo "  Delphi is running at $(RUN_URL)/"
 	@echo "  Sign in as researcher / delphi-demo (the demo study's researcher)"
 	@echo "        or analyst / delphi-demo (read-only: results and exports)"
-	@echo "  Admin: http://$(HOST):$(PORT)/admin/ as admin / delphi-admin"
+	@echo "  Admin: $(RUN_URL)/admin/ as admin / delphi-admin"
+	@DELPHI_RUN_URL=$(RUN_URL) $(PY) manage.py demo_link || true
 	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	DELPHI_RUN_URL=$(RUN_URL) $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed-dev node_modules/.installed
+# The browser tests use Debian's chromium, else Playwright's own (downloaded once, if it can be).
+browser: $(VENV)/.installed-dev
+	@if [ ! -x /usr/bin/chromium ] && ! $(PY) -c "import pathlib, playwright.sync_api as p; \
+	  s = p.sync_playwright().start(); ok = pathlib.Path(s.chromium.executable_path).exists(); \
+	  s.stop(); raise SystemExit(0 if ok else 1)" 2>/dev/null; then \
+	  echo "No /usr/bin/chromium: trying playwright install chromium"; \
+	  $(VENV)/bin/playwright install chromium || echo "Could not download chromium: the browser tests will be reported as not run"; \
+	fi
+
+test: $(VENV)/.installed-dev node_modules/.installed browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run

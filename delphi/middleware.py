@@ -30,3 +30,31 @@ class SecurityHeadersMiddleware:
         if "Cache-Control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+class MfaRequiredMiddleware:
+    """With settings.MFA_REQUIRED, a signed-in account without a confirmed authenticator can
+    reach only the set-up pages and sign-out until it has one.
+
+    Costs nothing per request otherwise: `is_verified()` reads the session (django-otp's
+    OTPMiddleware, which must come first).
+    """
+
+    ALLOWED = ("/accounts/", "/i18n/", "/static/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            settings.MFA_REQUIRED
+            and user is not None
+            and user.is_authenticated
+            and not user.is_verified()
+            and not request.path.startswith(self.ALLOWED)
+        ):
+            from django.shortcuts import redirect
+
+            return redirect("totp_setup")
+        return self.get_response(request)

@@ -5,6 +5,7 @@ Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL 
 see .env.example.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -24,7 +25,11 @@ else:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The address e-mailed and printed links start with. `make run` passes DELPHI_RUN_URL (built from
+# its HOST and PORT), so links follow `make run PORT=8101`; SITE_URL, when set, always wins.
+SITE_URL = env("SITE_URL", default=env("DELPHI_RUN_URL", default="http://127.0.0.1:8000")).rstrip(
+    "/"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -37,6 +42,10 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "panels",
     "competencies",
     "delphi",
@@ -53,8 +62,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "delphi.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "delphi.urls"
@@ -95,6 +108,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
+# django-axes counts failed sign-ins (the sign-in page, the admin's, and wrong two-factor
+# codes) per client address and per account; either reaching the limit pauses sign-in for the
+# cool-off time. A success clears the account's count. Records: the admin's "Axes" pages and
+# each account's security page.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "delphi.views.accounts.lockout"
+AXES_CLIENT_IP_CALLABLE = "lib.clientip.client_ip"
+# Reverse proxies in front of the site that append to X-Forwarded-For (compose: 1). 0 trusts
+# no header and counts per REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Failed panelist-link exchanges per client address within the window (delphi/services/throttle.py).
+LINK_FAILURE_LIMIT = 20
+LINK_FAILURE_WINDOW = 15 * 60
+
+# Two-factor sign-in (django-otp, TOTP + recovery codes): optional per account unless required.
+MFA_REQUIRED = env.bool("MFA_REQUIRED", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Delphi")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -125,6 +164,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # E-mail: console by default; EMAIL_URL=smtp+tls://user:pass@host:587 in production.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+if EMAIL_CONFIG.get("EMAIL_BACKEND") == "django.core.mail.backends.console.EmailBackend":
+    # The same console output, plus one line per message naming the panelist and their link.
+    EMAIL_CONFIG["EMAIL_BACKEND"] = "delphi.mail.ConsoleBackend"
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Delphi study <delphi@localhost>")
 

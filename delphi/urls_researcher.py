@@ -16,6 +16,7 @@ urlpatterns = [
     path(s + "members/", studies.study_members, name="study_members"),
     path(s + "members/remove/", studies.study_member_remove_view, name="study_member_remove"),
     path(s + "participation/", lifecycle.study_participation, name="study_participation"),
+    path(s + "final/", lifecycle.study_final, name="study_final"),
     path(s + "audit/", audit.audit_log, name="audit_log"),
     path(s + "audit.csv", audit.audit_log_csv, name="audit_log_csv"),
     # Panel
@@ -56,6 +57,7 @@ urlpatterns = [
     path(r + "questions/", rounds.round_prompts, name="round_prompts"),
     path(r + "open/", rounds.round_open_view, name="round_open"),
     path(r + "close/", lifecycle.round_close_confirm, name="round_close"),
+    path(r + "next/", lifecycle.round_next_confirm, name="round_next"),
     path(r + "import/", imports.round_import, name="round_import"),
     path(r + "suggestions/", rounds.round_suggestions, name="round_suggestions"),
     path(

@@ -14,6 +14,29 @@ def require_service(reason: str):
     pytest.skip(reason)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """One loud line when browser or accessibility tests were skipped (no browser, no axe)."""
+    skipped = [
+        r
+        for r in terminalreporter.stats.get("skipped", [])
+        if "browser" in getattr(r, "keywords", {})
+    ]
+    if not skipped:
+        return
+    reasons = sorted({str(r.longrepr[2]).removeprefix("Skipped: ") for r in skipped if r.longrepr})
+    modules: dict[str, int] = {}
+    for r in skipped:
+        module = r.nodeid.split("::", 1)[0]
+        modules[module] = modules.get(module, 0) + 1
+    where = ", ".join(f"{m} ({n})" for m, n in sorted(modules.items()))
+    terminalreporter.write_line(
+        f"!!! {len(skipped)} BROWSER/ACCESSIBILITY TESTS DID NOT RUN: {where} -- "
+        + "; ".join(reasons),
+        red=True,
+        bold=True,
+    )
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 costs ~0.3 s a user; tests create many users and never need the real work factor.

@@ -1,18 +1,23 @@
 """Result rows from a ``RoundResult``: pandas cells to database values, column by column.
 
 At full scale a run writes 2,100 ``ItemResult`` rows of 30 fields; converting whole columns
-(NaN -> None, numpy scalars -> Python) keeps that a fraction of a second.
+(NaN -> None, numpy scalars -> Python) and writing them with one COPY on PostgreSQL keeps that a
+fraction of a second.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 
 import numpy as np
 import pandas as pd
+from django.db import connection, models
 
 from delphi.consensus.stats import CONCORDANCE_COLUMNS, ITEM_COLUMNS, STABILITY_COLUMNS
-from delphi.models import GroupConcordance, ItemDecision, ItemResult, Round
+from delphi.models import Round
 
 # The statistics module names the measures; the result rows store each under the same name.
 _KEYS = ("item", "group_key")
@@ -59,7 +64,58 @@ def _column(frame: pd.DataFrame, name: str) -> list:
     ]
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text_column(field, values: list) -> pd.Series:
+    """One column ready for COPY's text format (None stays None, written as \\N)."""
+    if isinstance(field, models.JSONField):
+        values = [None if v is None else json.dumps(v).translate(_ESCAPES) for v in values]
+    elif isinstance(field, models.CharField | models.TextField):
+        values = [None if v is None else str(v).translate(_ESCAPES) for v in values]
+    return pd.Series(values, dtype=object)
+
+
+def rows_insert(model, rows: list[dict]) -> None:
+    """Insert rows given as ``{attname: value}`` (missing fields take their defaults).
+
+    PostgreSQL: one ``COPY ... FROM STDIN``, its text written column by column by pandas;
+    elsewhere ``bulk_create``. At 2,100 result rows this is a fraction of ``bulk_create``'s
+    time, which builds a model instance and adapts every value one by one.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=1000)
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    table = pd.DataFrame(
+        {
+            f.attname: _text_column(f, [row.get(f.attname, f.get_default()) for row in rows])
+            for f in fields
+        }
+    )
+    buffer = io.StringIO()
+    # Booleans are written True/False, which PostgreSQL reads; no value holds a tab, a
+    # newline or a backslash any more, and the quote character never occurs.
+    table.to_csv(
+        buffer,
+        sep="\t",
+        header=False,
+        index=False,
+        na_rep="\\N",
+        quoting=csv.QUOTE_NONE,
+        quotechar="\x07",
+    )
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.write(buffer.getvalue())
+
+
 def build_rows(rnd: Round, result, item_ids: dict[str, int], scale_min: int):
+    """The rows of ``ItemResult``, ``ItemDecision`` and ``GroupConcordance`` as field dicts."""
     groups = {g.code: g.pk for g in rnd.study.panel.groups.all()}
     items = result.items
     if result.stability is not None and not result.stability.empty:
@@ -84,15 +140,15 @@ def build_rows(rnd: Round, result, item_ids: dict[str, int], scale_min: int):
             histogram = {str(scale_min + j): int(c) for j, c in enumerate(hist)}
         verdict = verdicts[i]
         results.append(
-            ItemResult(
-                round_id=rnd.pk,
-                item_id=item_id,
-                group_key=group_key,
-                group_id=groups.get(group_key),
-                histogram=histogram,
-                verdict=verdict if verdict in ("in", "out", "none") else "",
+            {
+                "round_id": rnd.pk,
+                "item_id": item_id,
+                "group_key": group_key,
+                "group_id": groups.get(group_key),
+                "histogram": histogram,
+                "verdict": verdict if verdict in ("in", "out", "none") else "",
                 **fields,
-            )
+            }
         )
 
     decisions = []
@@ -106,13 +162,13 @@ def build_rows(rnd: Round, result, item_ids: dict[str, int], scale_min: int):
             if name.startswith("verdict_")
         }
         decisions.append(
-            ItemDecision(
-                round_id=rnd.pk,
-                item_id=item_id,
-                verdict=rec["verdict"],
-                carried_forward=bool(rec["carried_forward"]),
-                preset_verdicts=presets,
-            )
+            {
+                "round_id": rnd.pk,
+                "item_id": item_id,
+                "verdict": rec["verdict"],
+                "carried_forward": bool(rec["carried_forward"]),
+                "preset_verdicts": presets,
+            }
         )
 
     concordance = []
@@ -123,7 +179,5 @@ def build_rows(rnd: Round, result, item_ids: dict[str, int], scale_min: int):
             fields["n_items"] = int(fields["n_items"] or 0)
             if fields["df"] is not None:
                 fields["df"] = int(fields["df"])
-            concordance.append(
-                GroupConcordance(round_id=rnd.pk, group_key=rec["group_key"], **fields)
-            )
+            concordance.append({"round_id": rnd.pk, "group_key": rec["group_key"], **fields})
     return results, decisions, concordance

@@ -18,15 +18,13 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-import numpy as np
-import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from delphi.consensus import selectors
-from delphi.consensus.rows import build_rows
+from delphi.consensus.rows import build_rows, rows_insert
 from delphi.models import (
     ConsensusRun,
     GroupConcordance,
@@ -217,19 +215,8 @@ def _slow_for_tests(run_id: int, attempt: int) -> None:
 # Executing a run
 
 
-def frame_digest(frame: pd.DataFrame) -> str:
-    """An order-independent digest of a ratings frame (the database returns rows unordered)."""
-    if frame.empty:
-        return "empty"
-    row_hashes = pd.util.hash_pandas_object(
-        frame[["panelist", "group", "item", "value"]], index=False
-    ).to_numpy(dtype=np.uint64)
-    # Two wrapping sums: order-independent, and a permutation of values cannot cancel out.
-    with np.errstate(over="ignore"):
-        mixed = (row_hashes ^ (row_hashes >> np.uint64(29))) * np.uint64(0x9E3779B97F4A7C15)
-        total_a = int(row_hashes.sum(dtype=np.uint64))
-        total_b = int(mixed.sum(dtype=np.uint64))
-    return f"{len(frame)}:{total_a:016x}:{total_b:016x}"
+# The digest of a ratings frame, order-independent (kept here for callers and tests).
+frame_digest = selectors.frame_digest
 
 
 def _fingerprint(protocol: Protocol, keys: dict, current: str, previous: str) -> str:
@@ -324,21 +311,20 @@ def _execute(run: ConsensusRun, attempt: int) -> None:
         return
     protocol = round_protocol(round=rnd)
     _beat(run.pk, attempt, stage="Loading ratings", progress=10)
-    keys = selectors.round_item_keys(round=rnd)
-    current = selectors.round_ratings_frame(round=rnd, keys=keys, policy=protocol.drafts_policy)
     included = selectors.round_response_counts(round=rnd, policy=protocol.drafts_policy)
-    t_current = time.perf_counter()
     prev_round = selectors.round_previous(round=rnd)
-    previous = selectors.round_ratings_frame(round=prev_round) if prev_round else None
+    # Both rounds in one pass; the digests come from the same arrays, not a second pass.
+    loaded, loaded_prev = selectors.rounds_ratings(
+        round=rnd, previous=prev_round, policy=protocol.drafts_policy
+    )
+    keys, current = loaded.keys, loaded.frame
+    previous = loaded_prev.frame if loaded_prev is not None else None
     if previous is not None and previous.empty:
         previous = None
     t_load = time.perf_counter()
 
     fingerprint = _fingerprint(
-        protocol,
-        keys,
-        frame_digest(current),
-        frame_digest(previous) if previous is not None else "none",
+        protocol, keys, loaded.digest, loaded_prev.digest if previous is not None else "none"
     )
     unchanged = (
         rnd.status == Round.Status.ANALYSED
@@ -402,15 +388,13 @@ def _execute(run: ConsensusRun, attempt: int) -> None:
         ItemResult.objects.filter(round=rnd).delete()
         ItemDecision.objects.filter(round=rnd).delete()
         GroupConcordance.objects.filter(round=rnd).delete()
-        ItemResult.objects.bulk_create(results, batch_size=1000)
-        ItemDecision.objects.bulk_create(decisions, batch_size=1000)
-        GroupConcordance.objects.bulk_create(concordance)
+        rows_insert(ItemResult, results)
+        rows_insert(ItemDecision, decisions)
+        rows_insert(GroupConcordance, concordance)
         _mark_analysed(rnd)
         t_persist = time.perf_counter()
         timings = {
             "load_s": round(t_load - t0, 3),
-            "load_current_s": round(t_current - t0, 3),
-            "load_previous_s": round(t_load - t_current, 3),
             "fingerprint_s": round(t_compute0 - t_load, 3),
             "compute_s": round(t_compute - t_compute0, 3),
             "persist_s": round(t_persist - t_compute, 3),
@@ -499,12 +483,15 @@ def consensus_compute_now(*, round: Round, by=None) -> ConsensusRun:
 # The next round
 
 
-def round_create_next(*, round: Round, by=None) -> Round:
+def round_create_next(*, round: Round, by=None, carry_also=()) -> Round:
     """Draft round N+1 holding the items that round N's verdicts carry forward, in order.
 
     Each new item points at its predecessor (``carried_from``) so stability pairs them and
     panelists see their earlier rating. Items that reached a verdict are recorded as retired.
+    ``carry_also``: item ids the researcher carries although they reached a verdict (a verdict
+    resting on fewer valid ratings than the quorum), recorded as carried with that reason.
     """
+    carry_also = {int(pk) for pk in carry_also}
     if round.status != Round.Status.ANALYSED:
         raise ValidationError(
             f"Round {round.number} has not been analysed yet: close it and wait for the "
@@ -522,7 +509,11 @@ def round_create_next(*, round: Round, by=None) -> Round:
     }
     items = list(round.items.select_related("statement").order_by("order", "id"))
     carried = (
-        [i for i in items if i.pk in decisions and decisions[i.pk].carried_forward]
+        [
+            i
+            for i in items
+            if i.pk in decisions and (decisions[i.pk].carried_forward or i.pk in carry_also)
+        ]
         if round.kind == Round.Kind.RATING
         else []
     )
@@ -555,6 +546,12 @@ def round_create_next(*, round: Round, by=None) -> Round:
                 if decision.carried_forward:
                     action = ItemChange.Action.CARRIED
                     reason = f"No consensus in round {round.number}."
+                elif item.pk in carry_also and round.kind == Round.Kind.RATING:
+                    action = ItemChange.Action.CARRIED
+                    reason = (
+                        f"{decision.get_verdict_display()} in round {round.number} rested on "
+                        "fewer valid ratings than the quorum; carried forward by the researcher."
+                    )
                 else:
                     action = ItemChange.Action.RETIRED
                     reason = f"{decision.get_verdict_display()} in round {round.number}."

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from competencies.models import Domain, Framework, Provenance, Scenario, Statement
 from delphi.demo import content
+from delphi.demo.newcomers import demo_newcomers_build
 from delphi.demo.simulation import SimPanelist, simulate_panel
 from delphi.demo.statements import STATEMENTS
 from delphi.models import Membership, Rating, Response, Round, Study
@@ -185,6 +186,7 @@ def _build(*, researcher, analyst) -> Study:
         instructions=ROUND2_INSTRUCTIONS,
         instructions_es=ROUND2_INSTRUCTIONS_ES,
     )
+    demo_newcomers_build(study, groups)
     study.refresh_from_db()
     return study
 

@@ -8,6 +8,8 @@ Field names use the statement's position on the page (v3, c3, r3) rather than it
 keeps the page small; the card carries the UUID once, in data-item, for the autosave script.
 """
 
+import math
+
 from django.utils.formats import number_format
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -37,6 +39,7 @@ class Strings:
         self.rating = _("Rating")
         self.number = _("Number of panelists")
         self.percent = _("Percent")
+        self.language_names = {"en": _("Written in English"), "es": _("Written in Spanish")}
         self._bands = None
 
     def scale_html(self, scale: dict, index: int, token: str, previous) -> str:
@@ -86,6 +89,41 @@ def _num(value) -> str:
     return number_format(value, decimal_pos=0 if value.is_integer() else 1)
 
 
+def _exact(value) -> str:
+    """Exact quartiles for the detail table: 6.25 stays 6.25 ("6,25" in Spanish)."""
+    if value is None:
+        return "–"
+    value = round(float(value), 2)
+    if value.is_integer():
+        return number_format(value, decimal_pos=0)
+    return number_format(value, decimal_pos=1 if round(value, 1) == value else 2)
+
+
+def _band_text(band) -> str:
+    low, high = band
+    return f"{low}–{high}" if high != low else str(low)
+
+
+def _plain_summary(d, band) -> str:
+    """The sentence a lay reader gets: "72 % rated 7–9; median 8; the middle half rated
+    between 6 and 8." Medians as they are; the middle half rounded outward to whole points."""
+    if d.median is None:
+        return _("no ratings")
+    parts = []
+    if d.top_pct is not None and band is not None:
+        parts.append(_("%(pct)s%% rated %(band)s") % {"pct": d.top_pct, "band": _band_text(band)})
+    parts.append(_("median %(m)s") % {"m": _num(d.median)})
+    text = "; ".join(parts)
+    if d.q1 is not None and d.q3 is not None:
+        low, high = math.floor(d.q1 + 1e-9), math.ceil(d.q3 - 1e-9)
+        if low == high:
+            middle = _("the middle half all rated %(v)s") % {"v": low}
+        else:
+            middle = _("the middle half rated between %(a)s and %(b)s") % {"a": low, "b": high}
+        text = f"{text}; {middle}"
+    return text + "."
+
+
 def _feedback(fb, s: Strings) -> str:
     if fb.previous_value is not None:
         # The translation holds the markup; the only value is an integer.
@@ -99,29 +137,24 @@ def _feedback(fb, s: Strings) -> str:
         mine = s.not_rated_before
     parts = [
         format_html(
-            '<div class="feedback mb-3"><h3 class="h6 mb-2">{}</h3>'
-            '<p class="mb-1">{} <span class="verdict">{}.</span></p>',
+            '<div class="feedback mb-3"><h3 class="fb-kicker">{}</h3><p class="mb-1">{} '
+            '<span class="verdict">{}.</span></p>',
             s.last_round,
             mine,
             fb.verdict_label,
         )
     ]
-    for d in fb.distributions:
-        if d.median is not None:
-            summary = _(
-                "median %(m)s, middle half of ratings from %(a)s to %(b)s (%(n)s ratings)"
-            ) % {"m": _num(d.median), "a": _num(d.q1), "b": _num(d.q3), "n": d.n}
-        else:
-            summary = s.no_ratings
+    band = fb.top_band
+    if not fb.distributions:
+        parts.append(format_html('<p class="small mb-1">{}</p>', s.not_ready))
+    else:
+        # The whole panel: one compact chart and its numbers in words.
+        d = fb.distributions[0]
         bars = format_html_join(
             "",
-            '<div class="bar-col{}"><span class="bar-count">{}</span><div class="bar-track">'
-            '<div class="bar bar-h-{}"></div></div><span class="bar-value">{}</span>'
-            '<span class="bar-you">{}</span></div>',
-            (
-                (" mine" if b.mine else "", b.count, b.step, b.value, s.you if b.mine else "")
-                for b in d.bars
-            ),
+            '<div class="bar-col{}"><div class="bar-track"><div class="bar bar-h-{}"></div>'
+            '</div><span class="bar-value">{}</span></div>',
+            ((" mine" if b.mine else "", b.step, b.value) for b in d.bars),
         )
         rows = format_html_join(
             "",
@@ -133,15 +166,16 @@ def _feedback(fb, s: Strings) -> str:
         )
         parts.append(
             format_html(
-                '<figure class="dist mb-2"><figcaption class="small"><strong>{}</strong>: {}'
-                '</figcaption><div class="bars" aria-hidden="true">{}</div>'
+                '<figure class="dist mb-1"><figcaption class="small"><strong>{} ({})</strong>: '
+                '{}</figcaption><div class="bars" aria-hidden="true">{}</div>'
                 # The wrapper, not the table, is hidden: a table ignores the 1 px width of
                 # .visually-hidden and would widen a phone page.
                 '<div class="visually-hidden"><table><caption>{}</caption><thead><tr>'
                 '<th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th>'
                 "</tr></thead><tbody>{}</tbody></table></div></figure>",
                 d.label,
-                summary,
+                d.n,
+                _plain_summary(d, band),
                 bars,
                 _("Ratings last round: %(label)s") % {"label": d.label},
                 s.rating,
@@ -150,8 +184,49 @@ def _feedback(fb, s: Strings) -> str:
                 rows,
             )
         )
-    if not fb.distributions:
-        parts.append(format_html('<p class="small mb-1">{}</p>', s.not_ready))
+        # The split by stakeholder group, one tap away: a compact table, exact values.
+        table_rows = format_html_join(
+            "",
+            '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    g.label,
+                    g.n,
+                    f"{g.top_pct}%" if g.top_pct is not None else "–",
+                    _exact(g.median),
+                    f"{_exact(g.q1)}–{_exact(g.q3)}" if g.q1 is not None else "–",
+                )
+                for g in fb.distributions
+            ),
+        )
+        groups = len(fb.distributions) - 1
+        summary = (
+            ngettext(
+                "By stakeholder group (%(counter)s group) and exact values",
+                "By stakeholder group (%(counter)s groups) and exact values",
+                groups,
+            )
+            % {"counter": groups}
+            if groups
+            else _("Exact values")
+        )
+        parts.append(
+            format_html(
+                '<details class="fb-groups small"><summary>{}</summary>'
+                '<table class="table table-sm fb-table mt-1 mb-1"><caption class="visually-hidden">'
+                "{}</caption><thead><tr>"
+                '<th scope="col">{}</th><th scope="col">n</th><th scope="col">{}</th>'
+                '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody>'
+                "</table></details>",
+                summary,
+                _("Last round by stakeholder group"),
+                _("Group"),
+                _("Rated %(band)s") % {"band": _band_text(band)} if band else _("Top band"),
+                _("Median"),
+                _("Middle half"),
+                table_rows,
+            )
+        )
     if fb.comments:
         summary = ngettext(
             "%(counter)s comment from other panelists",
@@ -160,10 +235,23 @@ def _feedback(fb, s: Strings) -> str:
         ) % {"counter": len(fb.comments)}
         parts.append(
             format_html(
-                '<details class="small"><summary>{}</summary><ul class="mt-2 mb-0">{}</ul>'
-                "</details>",
+                '<details class="small fb-comments"><summary>{}</summary><ul class="mt-2 mb-0">{}'
+                "</ul></details>",
                 summary,
-                format_html_join("", "<li>{}</li>", ((c,) for c in fb.comments)),
+                format_html_join(
+                    "",
+                    '<li lang="{}"><span class="lang-tag"><span aria-hidden="true">{}</span>'
+                    '<span class="visually-hidden">{}:</span></span> {}</li>',
+                    (
+                        (
+                            c.language,
+                            c.language.upper(),
+                            s.language_names.get(c.language, ""),
+                            c.text,
+                        )
+                        for c in fb.comments
+                    ),
+                ),
             )
         )
     parts.append(mark_safe("</div>"))  # noqa: S308 - a constant closing tag
@@ -197,13 +285,15 @@ def card_html(view, index: int, *, scale: dict, writable: bool, s: Strings) -> s
             text=view.change_reason,
         )
     return format_html(
-        '<div class="card item mb-3{err_cls}" id="item-{uid}" data-item="{uid}"{prev}>'
+        '<div class="card item mb-3{err_cls}" id="item-{uid}" data-item="{uid}" tabindex="-1"'
+        "{prev}>"
         '<div class="card-body"><fieldset class="scale"{dis}{described}>'
         '<legend class="statement">{text}</legend>{errors}{feedback}'
         '<div class="scale-bands">{bands}</div>'
         '<input type="radio" class="btn-check" name="v{i}" id="v{i}-unable" value="unable" '
         'autocomplete="off"{unable_checked}><label class="btn btn-outline-secondary unable-btn '
-        'mt-2" for="v{i}-unable">{unable}</label></fieldset>{reason}'
+        'mt-2" for="v{i}-unable">{unable}</label></fieldset>'
+        '<p class="item-saved small" aria-hidden="true"></p>{reason}'
         '<details class="mt-3 comment"{open}><summary>{add_comment}</summary>'
         '<label class="form-label mt-2" for="c{i}">{comment_label}</label>'
         '<textarea class="form-control" name="c{i}" id="c{i}" rows="2" maxlength="4000"{dis}>'

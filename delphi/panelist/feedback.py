@@ -36,6 +36,14 @@ class Distribution:
     q3: float | None
     iqr: float | None
     bars: list[Bar]
+    # Share of the ratings in the scale's top band (whole percent), e.g. 72 for "72 % rated 7-9".
+    top_pct: int | None = None
+
+
+@dataclass
+class Comment:
+    text: str
+    language: str  # the writer's language, "en" or "es"
 
 
 @dataclass
@@ -46,7 +54,9 @@ class ItemFeedback:
     verdict: str
     verdict_label: str
     distributions: list[Distribution] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    # The scale's top band, (low, high): what "rated 7-9" names.
+    top_band: tuple[int, int] | None = None
 
     @property
     def has_previous(self) -> bool:
@@ -60,6 +70,13 @@ def band_of(value: int | None, bands) -> int | None:
         if low <= value <= high:
             return index
     return None
+
+
+def band_range(band) -> tuple[int, int]:
+    """(low, high) of a band given as ``[low, high]`` or ``{"min": low, "max": high, ...}``."""
+    if isinstance(band, dict):
+        return int(band["min"]), int(band["max"])
+    return int(band[0]), int(band[1])
 
 
 def round_bands(rnd: Round, study: Study) -> list[list[int]]:
@@ -112,10 +129,11 @@ def round_feedback(*, round: Round, panelist, items, study: Study) -> dict[int, 
     decisions = dict(
         ItemDecision.objects.filter(item_id__in=prev_ids).values_list("item_id", "verdict")
     )
-    comments: dict[int, list[str]] = {}
+    comments: dict[int, list[Comment]] = {}
     # Other panelists' comments, without identity, in alphabetical order (not the order they
-    # were written, which could hint at who wrote them).
-    for item_id, comment in (
+    # were written, which could hint at who wrote them). The writer's language is shown as a
+    # tag: it says nothing about who wrote it that the text does not.
+    for item_id, comment, language in (
         Rating.objects.filter(
             item_id__in=prev_ids,
             response__status=Response.Status.SUBMITTED,
@@ -124,11 +142,12 @@ def round_feedback(*, round: Round, panelist, items, study: Study) -> dict[int, 
         .exclude(comment="")
         .exclude(response__panelist=panelist)
         .order_by("item_id", "comment")
-        .values_list("item_id", "comment")
+        .values_list("item_id", "comment", "response__panelist__language")
     ):
-        comments.setdefault(item_id, []).append(comment)
+        comments.setdefault(item_id, []).append(Comment(comment, language or "en"))
 
     lang_es = getattr(panelist, "language", "en") == "es"
+    top = band_range(bands[-1]) if bands else None
     feedback: dict[int, ItemFeedback] = {}
     for item_id, prev_id in previous_of.items():
         mine = own.get(prev_id)
@@ -144,6 +163,7 @@ def round_feedback(*, round: Round, panelist, items, study: Study) -> dict[int, 
             verdict=verdict,
             verdict_label=verdict_label(verdict),
             comments=comments.get(prev_id, []),
+            top_band=top,
         )
         for row in rows:
             if row.group_key == "all":
@@ -174,6 +194,9 @@ def round_feedback(*, round: Round, panelist, items, study: Study) -> dict[int, 
                 q3=row.q3,
                 iqr=row.iqr,
                 bars=bars,
+                top_pct=int(_pct(sum(c for v, c in counts.items() if top[0] <= v <= top[1]), total))
+                if total and top
+                else None,
             )
             if row.group_key == "all":
                 fb.distributions.insert(0, dist)

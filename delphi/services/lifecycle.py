@@ -157,3 +157,369 @@ def round_quorum(*, round: Round) -> QuorumResult:
         reasons=reasons,
         n_items=status.n_items,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Items whose verdict rests on too few ratings
+
+
+def round_low_n_items(*, round: Round) -> list[dict]:
+    """Items of an analysed round whose verdict (in or out) rests on fewer valid ratings
+    than the quorum's overall number: their verdict must not retire them silently.
+
+    The number is the quorum's ``needed`` when the round closed (``quorum_at_close``), else
+    the quorum computed now. Rows: item, verdict, n (valid ratings, everyone).
+    """
+    from delphi.models import ItemDecision, ItemResult
+
+    needed = (round.quorum_at_close or {}).get("needed")
+    if needed is None:
+        needed = round_quorum(round=round).needed
+    decided = {
+        d.item_id: d
+        for d in ItemDecision.objects.filter(round=round, carried_forward=False).select_related(
+            "item__statement"
+        )
+    }
+    if not decided:
+        return []
+    n_by_item = dict(
+        ItemResult.objects.filter(
+            round=round, group_key="all", item_id__in=list(decided)
+        ).values_list("item_id", "n")
+    )
+    rows = []
+    for item_id, decision in decided.items():
+        n = n_by_item.get(item_id, 0)
+        if n < needed:
+            rows.append(
+                {"item": decision.item, "verdict": decision.verdict, "n": n, "needed": needed}
+            )
+    rows.sort(key=lambda r: (r["item"].order, r["item"].pk))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The stopping rule, evaluated
+
+
+@dataclass
+class Condition:
+    key: str  # planned_rounds, all_verdicts, carried_stable
+    label: str
+    met: bool
+    figures: str
+
+
+@dataclass
+class StoppingStatus:
+    rule: str
+    rule_label: str
+    holds: bool
+    conditions: list[Condition]
+    latest: Round | None  # the last analysed rating round the verdicts come from
+    summary: str
+    finished: bool = False
+
+
+def _rounds_done(study: Study) -> int:
+    return study.rounds.filter(status__in=[Round.Status.CLOSED, Round.Status.ANALYSED]).count()
+
+
+def stopping_rule_status(*, study: Study) -> StoppingStatus:
+    """Does the study's stored stopping rule hold, on its persisted results?
+
+    Three conditions, each with the figures behind it: the planned number of rounds is
+    reached (closed rounds of any kind); every item of the latest analysed rating round has a
+    verdict; every item that round carries forward is stable (the stability test stored on
+    its results: ``ItemResult.stable`` for everyone). The rule ``fixed`` holds on the first;
+    ``consensus`` on the first or the second; ``stability`` on the first or the third.
+    """
+    from delphi.models import ItemDecision, ItemResult
+
+    done = _rounds_done(study)
+    planned = Condition(
+        key="planned_rounds",
+        label="Planned rounds reached",
+        met=done >= study.planned_rounds,
+        figures=f"{done} of {study.planned_rounds} planned rounds closed",
+    )
+    latest = (
+        study.rounds.filter(kind=Round.Kind.RATING, status=Round.Status.ANALYSED)
+        .order_by("-number")
+        .first()
+    )
+    verdicts = Condition("all_verdicts", "Every item has a verdict", False, "no analysed round")
+    stable = Condition("carried_stable", "Every carried item is stable", False, "no analysed round")
+    if latest is not None:
+        counts = {"in": 0, "out": 0, "none": 0}
+        carried_ids = []
+        for item_id, verdict, carried in ItemDecision.objects.filter(round=latest).values_list(
+            "item_id", "verdict", "carried_forward"
+        ):
+            counts[verdict if verdict in counts else "none"] += 1
+            if carried:
+                carried_ids.append(item_id)
+        total = sum(counts.values())
+        verdicts.met = total > 0 and not carried_ids
+        verdicts.figures = (
+            f"round {latest.number}: {counts['in']} in, {counts['out']} out, "
+            f"{len(carried_ids)} without consensus, of {total} items"
+        )
+        flags = list(
+            ItemResult.objects.filter(
+                round=latest, group_key="all", item_id__in=carried_ids
+            ).values_list("stable", flat=True)
+        )
+        n_stable = sum(1 for f in flags if f is True)
+        n_untested = len(carried_ids) - sum(1 for f in flags if f is not None)
+        stable.met = total > 0 and n_stable == len(carried_ids)
+        stable.figures = (
+            f"round {latest.number}: {n_stable} of {len(carried_ids)} carried items stable"
+            + (f", {n_untested} not testable (no paired earlier round)" if n_untested else "")
+        )
+    rule = study.stopping_rule
+    if rule == Study.StoppingRule.FIXED:
+        conditions, holds = [planned], planned.met
+    elif rule == Study.StoppingRule.STABILITY:
+        conditions, holds = [planned, stable], planned.met or stable.met
+    else:
+        conditions, holds = [planned, verdicts], planned.met or verdicts.met
+    met = [c.label.lower() for c in conditions if c.met]
+    if holds:
+        summary = f"The stopping rule holds: {' and '.join(met)}."
+    else:
+        summary = (
+            "The stopping rule does not hold yet: " + "; ".join(c.figures for c in conditions) + "."
+        )
+    return StoppingStatus(
+        rule=rule,
+        rule_label=study.get_stopping_rule_display(),
+        holds=holds,
+        conditions=conditions,
+        latest=latest,
+        summary=summary,
+        finished=study.finished_at is not None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Finishing a study, and its final list
+
+
+def final_list(*, study: Study) -> list[dict]:
+    """Every statement the study rated, with its final verdict and the round it reached it,
+    grouped by domain order. Rows: domain (code), domain_name, code, statement, plain_text,
+    verdict ("in", "out" or "none"), round (the round of that verdict).
+
+    An item's final verdict is its decision in the last analysed rating round that asked it.
+    Statements a later round reworded are followed through ``carried_from``: the reworded
+    statement is listed, not its predecessor.
+    """
+    from delphi.models import ItemDecision
+
+    decisions = (
+        ItemDecision.objects.filter(
+            round__study=study, round__status=Round.Status.ANALYSED, round__kind=Round.Kind.RATING
+        )
+        .select_related("item__statement__domain", "item__scenario", "round")
+        .order_by("round__number")
+    )
+    latest: dict[tuple, dict] = {}
+    superseded: set[int] = set()
+    for d in decisions:
+        item = d.item
+        if item.carried_from_id:
+            superseded.add(item.carried_from_id)
+        key = (item.statement_id, item.scenario_id)
+        latest[key] = {
+            "item_id": item.pk,
+            "domain": item.statement.domain.code,
+            "domain_name": item.statement.domain.name,
+            "domain_order": item.statement.domain.order,
+            "code": item.key,
+            "statement": item.statement.text,
+            "plain_text": item.statement.plain_text,
+            "verdict": d.verdict,
+            "round": d.round.number,
+        }
+    rows = [r for r in latest.values() if r["item_id"] not in superseded]
+    # A reworded statement's predecessor (a different statement) is superseded by lineage.
+    rows.sort(key=lambda r: (r["domain_order"], r["domain"], r["code"]))
+    return rows
+
+
+def study_finish(*, study: Study, by, reason: str = "") -> Study:
+    """Finish the study: no further rounds, no reminders, the protocol frozen for good.
+
+    The stopping rule must hold; finishing before it does needs a reason (a deviation).
+    Open rounds must be closed first.
+    """
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+    from django.utils import timezone
+
+    from delphi.models import Deviation
+    from delphi.services.audit import audit_record
+
+    reason = (reason or "").strip()
+    if study.rounds.filter(status=Round.Status.OPEN).exists():
+        raise ValidationError("Close the open round before finishing the study.")
+    status = stopping_rule_status(study=study)
+    if not status.holds and not reason:
+        raise ValidationError(
+            {
+                "reason": "The stopping rule does not hold yet ("
+                + "; ".join(c.figures for c in status.conditions)
+                + "). Write why you finish the study now; it will be recorded as a deviation."
+            }
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        n = Study.objects.filter(pk=study.pk, finished_at__isnull=True).update(finished_at=now)
+        if n != 1:
+            raise ValidationError("This study is already finished.")
+        if not status.holds:
+            Deviation.objects.create(
+                study=study,
+                field="study_finish_early",
+                old_value={"stopping_rule": study.stopping_rule},
+                new_value={"conditions": [c.figures for c in status.conditions]},
+                reason=reason,
+                by=by if getattr(by, "is_authenticated", False) else None,
+            )
+        audit_record(
+            study=study,
+            verb="study_finish",
+            actor=by,
+            stopping_rule_held=status.holds,
+            final_items=len(final_list(study=study)),
+        )
+    study.finished_at = now
+    return study
+
+
+def round_next_start(*, round: Round, by, carry_also=(), reason: str = "") -> Round:
+    """Start the round after ``round`` through its confirmation: the researcher has seen
+    which items carry forward and which verdicts rest on too few ratings (``carry_also``
+    keeps those in play). When the stopping rule already holds, a further round is a
+    deviation and needs a reason."""
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from delphi.consensus.services import round_create_next
+    from delphi.models import Deviation
+
+    study = round.study
+    if study.finished_at:
+        raise ValidationError("The study is finished: no further rounds.")
+    reason = (reason or "").strip()
+    status = stopping_rule_status(study=study)
+    if status.holds and not reason:
+        raise ValidationError(
+            {
+                "reason": "The stopping rule holds, so a further round is a deviation from "
+                "the protocol. Write why you need it, or finish the study instead."
+            }
+        )
+    low = {r["item"].pk for r in round_low_n_items(round=round)}
+    chosen = {int(pk) for pk in carry_also} & low
+    with transaction.atomic():
+        new = round_create_next(round=round, by=by, carry_also=chosen)
+        if status.holds:
+            Deviation.objects.create(
+                study=study,
+                field="round_beyond_stopping_rule",
+                old_value={"stopping_rule": study.stopping_rule, "round": round.number},
+                new_value={
+                    "round": new.number,
+                    "conditions": [c.figures for c in status.conditions],
+                },
+                reason=reason,
+                by=by if getattr(by, "is_authenticated", False) else None,
+            )
+    return new
+
+
+VERDICT_WORDS = {
+    "en": {"in": "agreed as essential", "out": "agreed as not essential", "none": "no agreement"},
+    "es": {"in": "acordados como esenciales", "out": "acordados como no esenciales",
+           "none": "sin acuerdo"},
+}  # fmt: skip
+
+
+def final_list_summary(*, study: Study, language: str = "en") -> str:
+    """A plain-language summary of the final list, for the panel's thank-you."""
+    rows = final_list(study=study)
+    words = VERDICT_WORDS["es" if language == "es" else "en"]
+    counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in ("in", "out", "none")}
+    domains: dict[str, list] = {}
+    for r in rows:
+        if r["verdict"] == "in":
+            domains.setdefault(r["domain_name"], []).append(r["plain_text"] or r["statement"])
+    if language == "es":
+        head = (
+            f"El panel calificó {len(rows)} enunciados: {counts['in']} {words['in']}, "
+            f"{counts['out']} {words['out']} y {counts['none']} {words['none']}."
+        )
+        intro = "Lo que el panel consideró esencial, por dominio:"
+    else:
+        head = (
+            f"The panel rated {len(rows)} statements: {counts['in']} {words['in']}, "
+            f"{counts['out']} {words['out']}, and {counts['none']} with {words['none']}."
+        )
+        intro = "What the panel agreed is essential, by domain:"
+    lines = [head]
+    if domains:
+        lines += ["", intro]
+        for name, texts in domains.items():
+            lines.append(f"\n{name}")
+            lines += [f"  - {t}" for t in texts]
+    return "\n".join(lines)
+
+
+def study_thank_panel(*, study: Study, by, subject: str, body: str, subject_es="", body_es=""):
+    """Send the thank-you (with the summary the researcher checked) to every active panelist
+    who submitted at least one round. Through the communications log: one row each."""
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from delphi.models import Communication, CustomMessage, Response
+    from delphi.services.communications import communication_send
+    from panels.models import Panelist
+
+    if not study.finished_at:
+        raise ValidationError("Finish the study before thanking the panel with its results.")
+    subject, body = (subject or "").strip(), (body or "").strip()
+    errors = {}
+    if not subject:
+        errors["subject"] = "Write a subject."
+    if not body:
+        errors["body"] = "Write the message."
+    if errors:
+        raise ValidationError(errors)
+    ids = Response.objects.filter(round__study=study, status=Response.Status.SUBMITTED).values_list(
+        "panelist_id", flat=True
+    )
+    panelists = list(Panelist.objects.filter(pk__in=ids))
+    if not panelists:
+        raise ValidationError("Nobody submitted a round: there is nobody to thank.")
+    with transaction.atomic():
+        message = CustomMessage.objects.create(
+            study=study,
+            round=None,
+            audience=CustomMessage.Audience.EVERYONE,
+            subject=subject,
+            body=body,
+            subject_es=(subject_es or "").strip(),
+            body_es=(body_es or "").strip(),
+            with_link=False,
+            created_by=by,
+        )
+        return communication_send(
+            study=study,
+            panelists=panelists,
+            kind=Communication.Kind.THANKYOU,
+            message=message,
+            by=by,
+        )

@@ -39,6 +39,8 @@ def round_create(*, study: Study, kind: str, by, **fields) -> Round:
         raise TypeError(f"round_create does not set {sorted(unknown)}")
     if kind not in Round.Kind.values:
         raise ValidationError({"kind": "Choose item generation, rating or ranking."})
+    if study.finished_at:
+        raise ValidationError("The study is finished: no further rounds.")
     _check_dates(fields.get("opens_at"), fields.get("closes_at"))
     try:
         with transaction.atomic():
@@ -241,6 +243,8 @@ def rule_snapshot(study: Study) -> dict:
 def round_open(*, round: Round, by) -> Round:
     """Open a draft round: snapshot the protocol into it and, on the first round, lock it."""
     study = Study.objects.get(pk=round.study_id)
+    if study.finished_at:
+        raise ValidationError("The study is finished: no round can open.")
     if round.kind == Round.Kind.GENERATION:
         if not round.prompts.exists():
             raise ValidationError("Add at least one open-ended question before opening.")

@@ -34,6 +34,7 @@ from delphi.panelist.session import (
 )
 from delphi.services import invitations as inv
 from delphi.services import responses as svc
+from delphi.services import throttle
 from delphi.services.communications import communications_mark_visit
 from delphi.views import ranking
 from panels.models import Invitation, Panelist
@@ -83,8 +84,18 @@ def _context(panelist, **extra):
 
 @require_http_methods(["GET", "HEAD"])
 def token_exchange(request, token):
+    # A client that sent too many links that do not work is refused before the lookup, even
+    # with a good link: otherwise a guesser would only need to keep going.
+    if throttle.link_exchange_blocked(request):
+        return render(
+            request,
+            "panelist/link_throttled.html",
+            {"minutes": settings.LINK_FAILURE_WINDOW // 60},
+            status=429,
+        )
     invitation, reason = token_verify(token)
     if invitation is None:
+        throttle.link_exchange_failed(request)
         return link_problem(request, status=410 if reason in ("revoked", "expired") else 404)
     if request.method == "HEAD":
         # Mail scanners prefetch links with HEAD: do not spend the visit on them.
@@ -307,6 +318,10 @@ def round_page(request, panelist, round_uuid, page):
         view.card = cards.card_html(view, index, scale=scale, writable=writable, s=strings)
     rated, total = sel.progress(pages)
     bands = fb.round_bands(rnd, study)
+    # The skip link's target: the first statement of the round still without an answer.
+    first_unanswered = next(
+        ((p.number, v.item.uuid) for p in pages for v in p.items if not v.value_token), None
+    )
     return render(
         request,
         "panelist/page.html",
@@ -326,6 +341,7 @@ def round_page(request, panelist, round_uuid, page):
             page_errors=page_errors,
             has_plain=any(v.plain_text for v in current.items),
             plain=plain,
+            first_unanswered=first_unanswered,
             unsaved=unsaved,
             unsaved_reason=unsaved_reason,
         ),

@@ -249,6 +249,11 @@ def round_results(request, study, round):
         and rnd.status == Round.Status.ANALYSED
         and next_round is None,
     }
+    if context["can_start_next"]:
+        from delphi.services.lifecycle import stopping_rule_status
+
+        # When the stopping rule holds, "Finish the study" replaces "Start next round".
+        context["stopping"] = stopping_rule_status(study=study)
     return render(request, "delphi/results/round_results.html", context)
 
 
@@ -283,6 +288,12 @@ def consensus_run_again(request, study, round):
 @login_required
 def round_start_next(request, study, round):
     study, rnd = _study_round(request, study, round, write=True)
+    from delphi.services.lifecycle import round_low_n_items, stopping_rule_status
+
+    # Verdicts resting on too few ratings, or a stopping rule that already holds, need the
+    # researcher's decision on the confirmation page first.
+    if study.finished_at or stopping_rule_status(study=study).holds or round_low_n_items(round=rnd):
+        return redirect("round_next", study=study.uuid, round=rnd.uuid)
     try:
         new = round_create_next(round=rnd, by=request.user)
     except ValidationError as exc:

@@ -70,7 +70,20 @@ def study_detail(request, study):
         definition_text=describe(study),
         groups=list(selectors.groups_with_sizes(study.panel)),
     )
+    context.update(_stopping_context(study))
     return render(request, "delphi/study_detail.html", context)
+
+
+def _stopping_context(study):
+    from delphi.services.lifecycle import stopping_rule_status
+
+    stopping = stopping_rule_status(study=study)
+    latest = stopping.latest
+    return {
+        "stopping": stopping,
+        "next_after_latest": latest is not None
+        and study.rounds.filter(number__gt=latest.number).exists(),
+    }
 
 
 @login_required

@@ -91,6 +91,12 @@
     box.textContent = text;
   }
 
+  // Each card says "Saved" under its own scale, in the page flow (never over content).
+  function showItemSaved(itemEl, text) {
+    var box = itemEl.querySelector(".item-saved");
+    if (box) box.textContent = text;
+  }
+
   function showPageError(text) {
     var box = document.getElementById("autosave-page-error");
     if (!box) {
@@ -128,6 +134,7 @@
         if (latest[key] === seq) {
           delete pending[key];
           showItemError(itemEl, "");
+          showItemSaved(itemEl, form.dataset.msgSaved);
         }
         if (!Object.keys(pending).length && !inFlight) say(form.dataset.msgSaved);
       } else if (r.resp.status >= 500) {
@@ -138,6 +145,7 @@
         if (latest[key] === seq) delete pending[key];
         var text = form.dataset.msgError + " " + (r.data.error || r.resp.status);
         showItemError(itemEl, text);
+        showItemSaved(itemEl, "");
         if (r.resp.status === 409 || r.resp.status === 403) showPageError(text);
         say(text, true);
       }

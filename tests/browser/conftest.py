@@ -1,7 +1,9 @@
-"""Shared browser fixtures: Debian chromium driven by Playwright, axe-core and screenshots.
+"""Shared browser fixtures: chromium driven by Playwright, axe-core and screenshots.
 
-Every browser test is marked `browser`; without /usr/bin/chromium (or axe-core) the tests skip
-locally and fail under CI=true, through `require_service`.
+The browser is Debian's /usr/bin/chromium when installed, else Playwright's own download
+(`.venv/bin/playwright install chromium`, which `make test` tries). Every browser test is marked
+`browser`; with neither browser (or without axe-core from npm) the tests skip locally, and the
+run ends with one loud line naming them (tests/conftest.py); under CI=true they fail instead.
 """
 
 import atexit
@@ -17,7 +19,8 @@ from tests.conftest import require_service
 # this one, which Django would otherwise refuse to do ORM work from.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = Path("/usr/bin/chromium")
+# CHROMIUM_PATH: another system chromium (tests/test_browser_fallback.py points it nowhere).
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots"))
 CHROMIUM_ARGS = [
@@ -59,18 +62,26 @@ def _shutdown():
 
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.exists():
-        require_service(f"{CHROMIUM} is not installed")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover
         require_service("playwright is not installed")
     if "browser" not in _SHARED:
-        _SHARED["playwright"] = playwright = sync_playwright().start()
-        _SHARED["browser"] = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        playwright = _SHARED.get("playwright") or sync_playwright().start()
+        _SHARED["playwright"] = playwright
         atexit.register(_shutdown)
+        if CHROMIUM.exists():
+            executable = str(CHROMIUM)
+        elif Path(playwright.chromium.executable_path).exists():
+            executable = None  # Playwright's own chromium
+        else:
+            require_service(
+                f"no browser: neither {CHROMIUM} (apt-get install chromium) nor Playwright's "
+                "chromium (.venv/bin/playwright install chromium)"
+            )
+        _SHARED["browser"] = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
     return _SHARED["browser"]
 
 
@@ -115,7 +126,7 @@ def page(new_context):
 def run_axe(page) -> list[dict]:
     """Run axe-core (WCAG 2.0/2.1 A and AA rules) on the current page; return all violations."""
     if not AXE.exists():
-        require_service(f"{AXE} is missing: run npm install")
+        require_service(f"{AXE} is missing: install npm, then `npm install` (make test does)")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Evaluated through the DevTools protocol, not as an inline <script> tag, which the
         # page's Content-Security-Policy (script-src 'self') rightly refuses.

@@ -146,7 +146,11 @@ def _analysed_round_one(study, rnd, panelist):
     items = round_items(round=rnd)
     groups = list(study.panel.groups.all())
     values = [[8, 5, 2, 7, 9], [7, 4, 3, 8, 9], [9, 6, 5, 7, 8], [3, 5, 8, 6, 9], [6, 5, 4, 8, 9]]
-    raters = [panelist] + [f.make_panelist(study, group=groups[i % 2]) for i in range(9)]
+    per_group = max(2, 10 // len(groups))
+    raters = [panelist] + [
+        f.make_panelist(study, group=groups[i % len(groups)])
+        for i in range(per_group * len(groups))
+    ]
     for n, rater in enumerate(raters):
         row = values[n % len(values)]
         response = f.rate(rater, rnd, dict(zip(items, row)))
@@ -178,8 +182,10 @@ def test_round_two_shows_feedback_and_asks_why_on_a_band_change(
     card = page.locator(f"#item-{first.uuid}")
     expect(card.get_by_role("heading", name="Last round")).to_be_visible()
     expect(card.locator(".mine-badge")).to_have_text(str(previous))
-    expect(card.locator("figcaption strong").first).to_have_text("All panelists")
-    expect(card.locator("figcaption").first).to_contain_text(re.compile(r"median \d"))
+    expect(card.locator("figcaption strong").first).to_have_text(
+        re.compile(r"^All panelists \(\d+\)$")
+    )
+    expect(card.locator("figcaption").first).to_contain_text(re.compile(r"% rated 7–9; median \d"))
     axe_check(page, "round 2 with feedback")
     reason = card.locator("[data-change-reason]")
     expect(reason).to_be_hidden()
@@ -191,6 +197,37 @@ def test_round_two_shows_feedback_and_asks_why_on_a_band_change(
     wait_saved(page)
     rating = Rating.objects.get(item=first, response__panelist=panelist)
     assert (rating.value, rating.change_reason) == (other_band, "The peers' comments convinced me")
+
+
+def test_a_round_two_card_fits_one_phone_screen_with_six_groups(
+    live_server, new_context, axe_check, shot
+):
+    """At 360 x 740, from the top of a round-2 statement card to its last scale button is at
+    most one screen, with the whole panel and five stakeholder groups in the feedback."""
+    study, rnd = build_study(groups=("law", "clinical", "dispatch", "peer", "family"))
+    study.min_group_size = 2
+    study.save()
+    panelist, raw = new_panelist(study, consented=True)
+    rnd2 = _analysed_round_one(study, rnd, panelist)
+    first = round_items(round=rnd2)[0]
+    page = new_context(viewport=PHONE).new_page()
+    page.goto(f"{live_server.url}/p/t/{raw}/")
+    card = page.locator(f"#item-{first.uuid}")
+    groups = card.locator(".fb-groups")
+    expect(groups.locator("summary")).to_contain_text("5 groups")
+    top = card.bounding_box()["y"]
+    last = card.locator(".scale-btn").last.bounding_box()
+    assert last["y"] + last["height"] - top <= PHONE["height"], (top, last)
+    shot(page, "ux-panelist", "round2-card-phone")
+    # The split by group is one tap away, in a table with the exact values, without colour.
+    groups.locator("summary").click()
+    table = groups.get_by_role("table")
+    expect(table.get_by_role("row")).to_have_count(1 + 6)
+    expect(table.get_by_role("columnheader", name="Middle half")).to_be_visible()
+    axe_check(page, "round 2 card with the groups open")
+    # The skip link lands on the first unanswered statement.
+    page.get_by_role("link", name="Skip to the first unanswered statement").click()
+    assert page.evaluate("document.activeElement.id") == f"item-{first.uuid}"
 
 
 PAGES = ["consent", "profile", "page-1", "page-2", "review", "suggest", "done", "withdraw",

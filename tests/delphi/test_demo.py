@@ -88,13 +88,15 @@ def test_groups_domains_statements_and_scenarios(demo):
 
 
 def test_simulated_panel(demo):
-    panelists = Panelist.objects.filter(panel=demo.panel)
+    panelists = Panelist.objects.filter(panel=demo.panel, is_simulated=True)
     assert 55 <= panelists.count() <= 65
     assert all(p.is_simulated for p in panelists)
     per_group = Counter(panelists.values_list("group__code", flat=True))
     assert set(per_group) == {"law", "clinical", "dispatch", "peer", "family"}
     assert min(per_group.values()) >= 10
-    emails = Contact.objects.filter(panel=demo.panel).values_list("email", flat=True)
+    emails = Contact.objects.filter(panel=demo.panel, panelist__is_simulated=True).values_list(
+        "email", flat=True
+    )
     assert all(e.endswith("@example.org") for e in emails)
     assert len(set(emails)) == panelists.count()
     spanish = panelists.filter(language="es").count()

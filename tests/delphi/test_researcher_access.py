@@ -20,6 +20,7 @@ READ_PAGES = {
     "round_prompts",
     "round_suggestions",
     "study_participation",
+    "study_final",
     "coding_queue",
     "coding_export",
     "statement_sources",

@@ -109,15 +109,33 @@ def test_frame_leaves_out_drafts_and_excluded_responses(study, closed_round):
     assert not excluded & set(frame["panelist"])
 
 
-def test_frame_loads_in_two_queries_whatever_the_size(study, django_assert_num_queries):
+def test_frame_loads_in_three_queries_whatever_the_size(study, django_assert_num_queries):
     # The engine passes the drafts policy it read with the protocol (round_protocol).
     small = build_round(study, items=3, per_group=2)
-    with django_assert_num_queries(2):  # item keys + ratings
+    with django_assert_num_queries(3):  # item keys + responses + ratings
         selectors.round_ratings_frame(round=small, policy="complete")
     big = build_round(study, items=12, number=2)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         frame = selectors.round_ratings_frame(round=big, policy="complete")
     assert len(frame) == 6 * 12
+
+
+def test_two_rounds_load_in_one_pass_with_the_digest_of_their_frames(
+    study, django_assert_num_queries
+):
+    first = build_round(study, items=4, per_group=3)
+    second = build_round(study, items=4, per_group=3, number=2, seed=2)
+    second = Round.objects.select_related("study").get(pk=second.pk)  # as the engine has it
+    # item keys + two rounds' responses + ONE read of both rounds' ratings
+    with django_assert_num_queries(4):
+        current, previous = selectors.rounds_ratings(round=second, previous=first)
+    assert len(current.frame) == len(previous.frame) == 9 * 4
+    assert current.frame.equals(selectors.round_ratings_frame(round=second))
+    assert previous.frame.equals(selectors.round_ratings_frame(round=first))
+    # The digest computed from the integer arrays equals the digest of the frame itself.
+    assert current.digest == services.frame_digest(current.frame)
+    assert previous.digest == services.frame_digest(previous.frame)
+    assert current.digest != previous.digest
 
 
 def test_item_keys_pair_scenarios_and_reworded_statements_across_rounds(study):
@@ -357,7 +375,7 @@ def test_a_transient_error_puts_the_run_back_in_the_queue(study, closed_round, m
     def flaky(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(selectors, "round_ratings_frame", flaky)
+    monkeypatch.setattr(selectors, "rounds_ratings", flaky)
     run = ConsensusRun.objects.create(round=closed_round)
     with pytest.raises(OperationalError):
         services.consensus_run_execute(run_id=run.pk)
@@ -376,7 +394,7 @@ def test_the_task_retries_transient_errors_then_gives_up_visibly(study, closed_r
         calls.append(1)
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(selectors, "round_ratings_frame", flaky)
+    monkeypatch.setattr(selectors, "rounds_ratings", flaky)
     run = ConsensusRun.objects.create(round=closed_round)
     # Eager mode runs the retries at once, without the backoff countdown.
     tasks.consensus_run.apply(args=[run.pk])

@@ -51,11 +51,26 @@ def test_round_two_shows_feedback(client, panelist, two_rounds):
     body = client.get(f"/p/r/{rnd2.uuid}/page/1/").content.decode()
     assert 'You rated it <strong class="mine-badge">8</strong>' in body
     assert "No consensus yet" in body
-    assert "median 7, middle half of ratings from 6 to 8 (5 ratings)" in body
-    assert law.name in body  # 4 >= min_group_size
-    assert f"<strong>{clinical.name}</strong>" not in body  # 1 < 3: hidden on its own
+    # The whole panel in plain whole numbers: share in the top band (2 of 5 rated 7-9), the
+    # median as it is, the middle half rounded outward.
+    assert (
+        "<strong>All panelists (5)</strong>: 60% rated 7–9; median 7; the middle half rated "
+        "between 6 and 8." in body
+    )
+    # The groups are one tap away, with the exact values (law's quartiles 5.75 and 7.25).
+    assert "By stakeholder group (1 group) and exact values" in body
+    assert (
+        f'<th scope="row">{law.name}</th><td>4</td><td>50%</td><td>6.5</td><td>5.75–7.25</td>'
+        in body
+    )
+    assert clinical.name not in body.split("fb-groups", 1)[1]  # 1 < 3: hidden on its own
     assert "Needs training first" in body
     assert "My own words" not in body  # others' comments only
+    # Each comment says which language it was written in.
+    assert (
+        '<li lang="en"><span class="lang-tag"><span aria-hidden="true">EN</span>'
+        '<span class="visually-hidden">Written in English:</span></span> Needs training first'
+    ) in body
     # The accessible table carries the numbers, and marks the panelist's own rating.
     assert '<th scope="row">8 (your rating)</th><td>2</td><td>40%</td>' in body
     # The reason field is there for a band change; the script reveals it when one happens.

@@ -1,0 +1,206 @@
+"""The stopping rule evaluated, the next round's confirmation, finishing and the final list."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from delphi.consensus.services import consensus_compute_now
+from delphi.models import Communication, Deviation, ItemChange, Round, Study
+from delphi.services.lifecycle import (
+    final_list,
+    round_low_n_items,
+    stopping_rule_status,
+    study_finish,
+)
+from delphi.services.rounds import round_close, round_open
+from tests import factories as f
+
+# Three items: A reaches "consensus in", B "consensus out", C stays split (carried forward).
+VALUES = {
+    "A": [9, 8, 9, 8, 7, 9, 8, 9, 8],
+    "B": [1, 2, 1, 2, 1, 3, 2, 1, 2],
+    "C": [1, 9, 5, 2, 8, 4, 9, 1, 6],
+}
+
+
+def analysed_round(study, researcher, *, values=VALUES, number=1):
+    statements = [f.make_statement(study, code=f"{k}{number}") for k in values]
+    rnd = f.make_round(study, number=number, statements=statements)
+    round_open(round=rnd, by=researcher)
+    items = list(rnd.items.order_by("order"))
+    groups = list(study.panel.groups.order_by("order"))
+    panelists = list(study.panel.panelists.order_by("pk"))
+    while len(panelists) < 9:
+        panelists.append(f.make_panelist(study, group=groups[len(panelists) % 3]))
+    for i, p in enumerate(panelists):
+        f.rate(p, rnd, {item: values[k][i] for item, k in zip(items, values)})
+    round_close(round=rnd, by=researcher)
+    consensus_compute_now(round=rnd)
+    rnd.refresh_from_db()
+    assert rnd.status == Round.Status.ANALYSED
+    return rnd
+
+
+def _set(study, **fields):
+    Study.objects.filter(pk=study.pk).update(**fields)
+    study.refresh_from_db()
+
+
+def test_consensus_rule_with_an_item_left_does_not_hold(study, researcher):
+    analysed_round(study, researcher)
+    status = stopping_rule_status(study=study)
+    assert status.rule == "consensus" and not status.holds
+    figures = {c.key: (c.met, c.figures) for c in status.conditions}
+    assert figures == {
+        "planned_rounds": (False, "1 of 3 planned rounds closed"),
+        "all_verdicts": (False, "round 1: 1 in, 1 out, 1 without consensus, of 3 items"),
+    }
+
+
+def test_consensus_rule_holds_when_every_item_has_a_verdict(study, researcher):
+    analysed_round(study, researcher, values={k: VALUES[k] for k in "AB"})
+    status = stopping_rule_status(study=study)
+    assert status.holds
+    assert status.summary == "The stopping rule holds: every item has a verdict."
+
+
+def test_fixed_rule_holds_at_the_planned_rounds(study, researcher):
+    _set(study, stopping_rule="fixed", planned_rounds=1)
+    analysed_round(study, researcher)
+    status = stopping_rule_status(study=study)
+    assert status.holds and [c.key for c in status.conditions] == ["planned_rounds"]
+
+
+def test_stability_rule_needs_every_carried_item_stable(study, researcher):
+    _set(study, stopping_rule="stability")
+    analysed_round(study, researcher)
+    status = stopping_rule_status(study=study)
+    assert not status.holds
+    stable = next(c for c in status.conditions if c.key == "carried_stable")
+    assert stable.figures == (
+        "round 1: 0 of 1 carried items stable, 1 not testable (no paired earlier round)"
+    )
+
+
+def test_study_page_shows_the_rule_and_finish_replaces_start(study, researcher, researcher_client):
+    rnd = analysed_round(study, researcher, values={k: VALUES[k] for k in "AB"})
+    html = researcher_client.get(reverse("study_detail", kwargs={"study": study.uuid})).content
+    html = html.decode()
+    assert "The stopping rule holds: every item has a verdict." in html
+    assert "Finish the study" in html and "Start round 2" not in html
+    results = researcher_client.get(
+        reverse("round_results", kwargs={"study": study.uuid, "round": rnd.uuid})
+    ).content.decode()
+    assert "Finish the study" in results and "with the 0 carried item(s)" not in results
+
+
+def test_a_further_round_after_the_rule_holds_is_a_deviation(study, researcher, researcher_client):
+    rnd = analysed_round(study, researcher, values={k: VALUES[k] for k in "AB"})
+    url = reverse("round_next", kwargs={"study": study.uuid, "round": rnd.uuid})
+    # The results page's old button leads here too.
+    start = reverse("round_start_next", kwargs={"study": study.uuid, "round": rnd.uuid})
+    assert researcher_client.post(start)["Location"] == url
+    response = researcher_client.post(url, {"reason": ""})
+    assert "a further round is a deviation" in response.content.decode()
+    assert not Round.objects.filter(study=study, number=2).exists()
+    researcher_client.post(url, {"reason": "The funder asked for a scenario round."})
+    assert Round.objects.filter(study=study, number=2).exists()
+    dev = Deviation.objects.get(study=study, field="round_beyond_stopping_rule")
+    assert dev.reason == "The funder asked for a scenario round."
+
+
+def test_verdicts_on_too_few_ratings_are_carried_unless_the_researcher_says_no(
+    study, researcher, researcher_client
+):
+    values = {k: list(v) for k, v in VALUES.items()}
+    rnd = analysed_round(study, researcher, values=values)
+    # The quorum needs every one of the 9 panelists' ratings: A and B rest on 9, fine; now
+    # pretend 10 were needed at the close.
+    Round.objects.filter(pk=rnd.pk).update(quorum_at_close={"needed": 10})
+    rnd.refresh_from_db()
+    low = round_low_n_items(round=rnd)
+    assert [(r["item"].statement.code, r["verdict"], r["n"]) for r in low] == [
+        ("A1", "in", 9),
+        ("B1", "out", 9),
+    ]
+    url = reverse("round_next", kwargs={"study": study.uuid, "round": rnd.uuid})
+    page = researcher_client.get(url).content.decode()
+    assert "2 verdicts rest on fewer valid ratings than the quorum" in page
+    assert page.count('name="carry"') == 2 and page.count(" checked") == 2
+    a = low[0]["item"]
+    # The researcher keeps A in play and accepts B's verdict.
+    researcher_client.post(url, {"carry": [str(a.pk)]})
+    new = Round.objects.get(study=study, number=2)
+    assert sorted(i.statement.code for i in new.items.all()) == ["A1", "C1"]
+    change = ItemChange.objects.get(round=new, statement=a.statement)
+    assert change.action == "carried" and "fewer valid ratings than the quorum" in change.reason
+    assert ItemChange.objects.get(round=new, statement__code="B1").action == "retired"
+
+
+def test_finishing_freezes_and_the_final_list(study, researcher, researcher_client):
+    rnd = analysed_round(study, researcher, values={k: VALUES[k] for k in "AB"})
+    url = reverse("study_final", kwargs={"study": study.uuid})
+    response = researcher_client.post(url, {"finish": "1"}, follow=True)
+    assert "The study is finished" in response.content.decode()
+    study.refresh_from_db()
+    assert study.finished_at is not None
+    rows = final_list(study=study)
+    assert [(r["code"], r["verdict"], r["round"]) for r in rows] == [
+        ("A1", "in", 1),
+        ("B1", "out", 1),
+    ]
+    html = response.content.decode()
+    assert "Consensus in: <strong>1</strong>" in html
+    # No further rounds once finished.
+    next_url = reverse("round_next", kwargs={"study": study.uuid, "round": rnd.uuid})
+    assert (
+        "The study is finished: no further rounds."
+        in researcher_client.post(next_url, {"reason": "x"}).content.decode()
+    )
+
+
+def test_finishing_before_the_rule_holds_needs_a_reason(study, researcher):
+    analysed_round(study, researcher)
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="does not hold yet"):
+        study_finish(study=study, by=researcher)
+    study_finish(study=study, by=researcher, reason="The panel's funding ended.")
+    assert Deviation.objects.get(study=study, field="study_finish_early")
+    rows = final_list(study=study)
+    assert [r["verdict"] for r in rows] == ["in", "out", "none"]
+
+
+def test_the_thank_you_goes_through_the_communications_log(
+    study, researcher, researcher_client, django_capture_on_commit_callbacks
+):
+    analysed_round(study, researcher, values={k: VALUES[k] for k in "AB"})
+    study_finish(study=study, by=researcher)
+    url = reverse("study_final", kwargs={"study": study.uuid})
+    page = researcher_client.get(url)
+    body = page.context["thanks_form"].initial["body"]
+    assert "The panel rated 2 statements: 1 agreed as essential, 1 agreed as not essential" in body
+    assert "El panel calificó 2 enunciados" in page.context["thanks_form"].initial["body_es"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = researcher_client.post(
+            url,
+            {"thank": "1", "subject": "Thank you", "body": body, "subject_es": "", "body_es": ""},
+            follow=True,
+        )
+    assert "Thank-you queued for 9 panelist(s)." in response.content.decode()
+    assert Communication.objects.filter(study=study, kind="thankyou").count() == 9
+    assert len(mail.outbox) == 9 and "agreed as essential" in mail.outbox[0].body
+
+
+def test_a_finished_study_opens_and_creates_no_rounds(study, researcher):
+    from django.core.exceptions import ValidationError
+
+    from delphi.services.rounds import round_create
+
+    draft = f.make_round(study, number=5, statements=[f.make_statement(study)])
+    analysed_round(study, researcher, values={k: VALUES[k] for k in "AB"})
+    study_finish(study=study, by=researcher)
+    with pytest.raises(ValidationError, match="finished"):
+        round_create(study=study, kind="rating", by=researcher)
+    with pytest.raises(ValidationError, match="finished"):
+        round_open(round=draft, by=researcher)
