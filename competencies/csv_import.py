@@ -8,6 +8,15 @@ from lib.csvtable import Row, Table, read_table  # noqa: F401
 
 COLUMNS = ("code", "domain", "text", "plain_text", "provenance")
 OPTIONAL = ("text_es", "plain_text_es")
+# The database columns' limits; statement texts are TextFields, held to a stated limit that
+# no real statement comes near (a statement is a sentence or two).
+MAX_STATEMENT_CHARS = 5000
+MAX_LENGTHS = {
+    "code": 20,
+    "domain": 200,
+    "provenance": 40,
+    **{c: MAX_STATEMENT_CHARS for c in ("text", "plain_text", "text_es", "plain_text_es")},
+}
 
 
 def _provenance_lookup() -> dict[str, str]:
@@ -21,7 +30,7 @@ def _provenance_lookup() -> dict[str, str]:
 
 
 def parse_statements(text: str, *, domains, existing_codes) -> Table:
-    table = read_table(text, COLUMNS, OPTIONAL)
+    table = read_table(text, COLUMNS, OPTIONAL, max_lengths=MAX_LENGTHS)
     if table.problems:
         return table
     by_key = {}
@@ -37,7 +46,7 @@ def parse_statements(text: str, *, domains, existing_codes) -> Table:
         if not code:
             row.problems.append("the code is empty")
         elif len(code) > 20:
-            row.problems.append("the code is longer than 20 characters")
+            pass  # already reported by read_table's column limits
         elif code.lower() in existing:
             row.problems.append(f"code {code} is already in this framework")
         elif code.lower() in seen:

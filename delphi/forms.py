@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from delphi.consensus.definitions import PRESETS as STATS_PRESETS
 from delphi.models import Membership, Round, Study
 from delphi.services.protocol import MEASURES, OPS, SCOPES
+from lib import csvtable
 from panels.forms import PanelistForm
 
 SCOPE_LABELS = {
@@ -16,7 +17,7 @@ SCOPE_LABELS = {
     "every_group": "Every stakeholder group separately",
     "balanced": "The panel with each group weighted equally",
 }
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UPLOAD_BYTES = csvtable.MAX_CSV_BYTES
 CRITERION = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 
 
@@ -97,8 +98,26 @@ class StudyForm(forms.Form):
     title = forms.CharField(max_length=250)
     short_title = forms.CharField(max_length=80, required=False)
     aims = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    title_es = forms.CharField(
+        label="Title (Spanish)",
+        max_length=250,
+        required=False,
+        help_text="Spanish-speaking panelists see the English wording where this is empty.",
+    )
+    short_title_es = forms.CharField(label="Short title (Spanish)", max_length=80, required=False)
+    aims_es = forms.CharField(
+        label="Aims (Spanish)", widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
     contact_email = forms.EmailField(
         required=False, help_text="Shown to panelists as the address for questions."
+    )
+    contact_note = forms.CharField(
+        max_length=300,
+        required=False,
+        help_text="One line for panelists beside the address, e.g. who answers and when.",
+    )
+    contact_note_es = forms.CharField(
+        label="Contact note (Spanish)", max_length=300, required=False
     )
     ends_at = forms.DateTimeField(
         required=False,
@@ -483,18 +502,19 @@ class CsvImportForm(forms.Form):
         data = super().clean()
         upload = data.get("file")
         if upload:
-            if upload.size > MAX_UPLOAD_BYTES:
-                raise forms.ValidationError("The file is larger than 2 MB; split it in parts.")
-            raw = upload.read()
+            # Refused before reading when the size alone says so.
+            too_big = csvtable.size_problem(upload.size)
+            if too_big:
+                raise forms.ValidationError(too_big)
             try:
-                data["text"] = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                try:
-                    data["text"] = raw.decode("cp1252")
-                except UnicodeDecodeError:
-                    raise forms.ValidationError(
-                        "The file is not text. Save it from your spreadsheet as CSV (UTF-8)."
-                    )
+                data["text"], _ = csvtable.decode_csv(upload.read())
+            except csvtable.CsvRefused as exc:
+                raise forms.ValidationError(str(exc))
+        else:
+            # Pasted text has the same limit as a file (and comes back in the box to be cut).
+            too_big = csvtable.size_problem(len((data.get("text") or "").encode("utf-8")))
+            if too_big:
+                raise forms.ValidationError(too_big.replace("The file is", "The pasted text is"))
         if not (data.get("text") or "").strip():
             raise forms.ValidationError("Choose a CSV file or paste its rows.")
         return data

@@ -48,6 +48,13 @@ class Study(models.Model):
     title = models.CharField(max_length=250)
     short_title = models.CharField(max_length=80, blank=True)
     aims = models.TextField(blank=True)
+    # Spanish wording for Spanish-speaking panelists; empty falls back to the English.
+    title_es = models.CharField("title (Spanish)", max_length=250, blank=True)
+    short_title_es = models.CharField("short title (Spanish)", max_length=80, blank=True)
+    aims_es = models.TextField("aims (Spanish)", blank=True)
+    # A line for panelists on whom to contact and how (shown with the contact e-mail).
+    contact_note = models.CharField(max_length=300, blank=True)
+    contact_note_es = models.CharField("contact note (Spanish)", max_length=300, blank=True)
     consent_text = models.TextField(blank=True)
     consent_text_es = models.TextField("consent text (Spanish)", blank=True)
     consent_version = models.PositiveIntegerField(default=1)
@@ -152,6 +159,22 @@ class Study(models.Model):
 
     def __str__(self):
         return self.title
+
+    def in_language(self, name: str, lang: str | None) -> str:
+        """A panelist-facing text field in ``lang``: ``<name>_es`` for Spanish when given,
+        else the English ``<name>``."""
+        if lang and lang.startswith("es"):
+            spanish = getattr(self, f"{name}_es", "")
+            if spanish:
+                return spanish
+        return getattr(self, name)
+
+    def display_title(self, lang: str | None = None) -> str:
+        return self.in_language("title", lang)
+
+    def display_short_title(self, lang: str | None = None) -> str:
+        """The short title in ``lang``, else the full title in ``lang``."""
+        return self.in_language("short_title", lang) or self.display_title(lang)
 
     @property
     def is_locked(self) -> bool:
@@ -576,7 +599,7 @@ class AuditEvent(models.Model):
 
     Append-only: ``save()`` of an existing row, ``delete()`` and queryset ``update()``/``delete()``
     raise ``AuditRowImmutable``; on PostgreSQL a trigger refuses the same in SQL (migration
-    0008_audit_trail). Rows are chained per study by ``delphi.services.audit.audit_seal``:
+    0009_audit_trail). Rows are chained per study by ``delphi.services.audit.audit_seal``:
     ``chain_seq`` is the row's place in its study's chain, ``hash`` is SHA-256 over its content
     and ``prev_hash``. The content hashed holds no database ids, so an imported archive verifies.
     """

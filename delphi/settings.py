@@ -159,6 +159,11 @@ STORAGES = {
     },
 }
 
+# Form fields (not files) Django reads into memory. Above the CSV import limit (2 MB,
+# lib/csvtable.py) so an over-long paste reaches the form and gets its message, with the text
+# handed back; past this, delphi/views/errors.py explains instead of a bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -25,3 +25,5 @@ urlpatterns = [
     path("p/", include("delphi.urls_panelist")),
     path("", include("delphi.urls_invitations")),
 ]
+
+handler400 = "delphi.views.errors.bad_request"

@@ -11,11 +11,13 @@ from panels.models import Language, StakeholderGroup
 
 COLUMNS = ("email", "name", "group", "organisation", "language")
 REQUIRED_VALUES = ("email", "group")
+# The database columns' limits (panels.models.Contact, StakeholderGroup, Panelist).
+MAX_LENGTHS = {"email": 254, "name": 200, "group": 200, "organisation": 200, "language": 5}
 
 
 def parse_panelists(text: str, *, groups, existing_emails) -> Table:
     """Check every row against the panel's groups and e-mails already in the panel."""
-    table = read_table(text, COLUMNS)
+    table = read_table(text, COLUMNS, max_lengths=MAX_LENGTHS)
     if table.problems:
         return table
     by_key: dict[str, StakeholderGroup] = {}

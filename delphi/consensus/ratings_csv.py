@@ -24,6 +24,8 @@ import pandas as pd
 
 from delphi.consensus.definitions import PRESETS
 from delphi.consensus.stats import ALL, BALANCED, RoundResult, Scale, compute_round
+from lib import csvtable
+from lib.spreadsheet import neutralise
 
 REQUIRED = ("panelist", "round", "item", "rating")
 UNABLE = {"", "na", "n/a", "unable"}
@@ -46,12 +48,27 @@ DECISIONS_HEADER = ["round", "item", "verdict", "carried_forward"] + [
 ]
 
 
+# `manage.py analyze` reads whole studies (2,000 panelists x 300 items x 4 rounds is ~60 MB);
+# the web import has its own, smaller limit (delphi/views/imports.py).
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_ID_CHARS = 200  # panelist, item and group identifiers
+
+
 def _open_text(source) -> io.TextIOBase:
+    """A text stream of the file, whatever its encoding and line endings (lib/csvtable.py)."""
     if isinstance(source, str | os.PathLike):
-        # utf-8-sig: spreadsheet exports often start with a byte-order mark.
-        return open(source, encoding="utf-8-sig", newline="")  # noqa: SIM115
+        size = os.path.getsize(source)
+        if size > MAX_FILE_BYTES:
+            raise csvtable.CsvRefused(csvtable.size_problem(size, MAX_FILE_BYTES))
+        with open(source, "rb") as fh:
+            source = fh.read()
     if isinstance(source, bytes):
-        return io.StringIO(source.decode("utf-8-sig"), newline="")
+        text, _ = csvtable.decode_csv(source, limit=MAX_FILE_BYTES)
+        text = csvtable.normalise_text(text)
+        nul = csvtable.nul_problem(text, None)
+        if nul:
+            raise csvtable.CsvRefused(nul)
+        return io.StringIO(text, newline="")
     return source
 
 
@@ -77,8 +94,8 @@ def parse_ratings(source, *, scale: Scale) -> tuple[pd.DataFrame, list[str]]:
         stream = _open_text(source)
     except OSError as exc:
         return pd.DataFrame(columns=columns), [f"Cannot read the file: {exc.strerror}."]
-    except UnicodeDecodeError:
-        return pd.DataFrame(columns=columns), ["The file is not UTF-8 text."]
+    except csvtable.CsvRefused as exc:
+        return pd.DataFrame(columns=columns), [str(exc)]
     rounds, panelists, groups, items, values = [], [], [], [], []
     try:
         reader = csv.reader(stream)
@@ -116,6 +133,21 @@ def parse_ratings(source, *, scale: Scale) -> tuple[pd.DataFrame, list[str]]:
                 )
                 continue
             ok = True
+            long = [
+                name
+                for name in ("panelist", "item", "group")
+                if name in col and len(record[col[name]]) > MAX_ID_CHARS
+            ]
+            for name in long:
+                error(
+                    f"line {line}, column {name}: {len(record[col[name]]):,} characters; an "
+                    f"identifier has at most {MAX_ID_CHARS}. Use the short id."
+                )
+            if long:
+                continue
+            if any("\x00" in f for f in record):
+                error(f"line {line}: contains a NUL byte; save the file again as CSV UTF-8.")
+                continue
             panelist = record[col["panelist"]].strip()
             item = record[col["item"]].strip()
             if not panelist:
@@ -193,8 +225,8 @@ def parse_ratings(source, *, scale: Scale) -> tuple[pd.DataFrame, list[str]]:
             values.append(value)
     except csv.Error as exc:
         error(f"line {reader.line_num}: the CSV cannot be read ({exc}).")
-    except UnicodeDecodeError:
-        error("The file is not UTF-8 text.")
+    except UnicodeDecodeError:  # a text stream handed in by the caller
+        error("The file is not UTF-8 text. Save it as CSV UTF-8 and try again.")
     finally:
         if stream is not source:
             stream.close()
@@ -232,8 +264,6 @@ def analyze_rounds(
 
 # --- writing ---------------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def _cell(value) -> str:
     if value is None:
@@ -248,7 +278,8 @@ def _cell(value) -> str:
         return format(float(value), ".10g")
     text = str(value)
     # Spreadsheets run a cell starting with = + - @ as a formula; keep text as text.
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    # Leading blanks before = + - @ too (lib/spreadsheet.py).
+    return neutralise(text)
 
 
 def _rows(frame: pd.DataFrame, rnd: int, columns: list[str], rename: dict) -> Iterable[list]:

@@ -71,13 +71,13 @@ responden a crisis de salud conductual en la comunidad: las personas que acuden,
 la policía o junto a ella, cuando alguien atraviesa una crisis de salud mental.
 
 En qué consiste. Hasta tres rondas en línea, de unos 20 a 30 minutos cada una. En cada ronda \
-usted califica la importancia de cada enunciado de competencia para quien responde a la \
+usted puntúa la importancia de cada enunciado de competencia para quien responde a la \
 crisis, en una escala de 1 (no es importante) a 9 (es crítica), y puede añadir comentarios \
 o proponer nuevos enunciados. A partir de la segunda ronda verá, de forma anónima, cómo \
-calificó el panel cada enunciado y podrá cambiar su calificación.
+puntuó el panel cada enunciado y podrá cambiar su puntuación.
 
 Participación voluntaria. Su participación es voluntaria. Puede omitir cualquier enunciado \
-("no puedo calificar"), detenerse y continuar más tarde, o retirarse en cualquier momento \
+("no puedo puntuar"), detenerse y continuar más tarde, o retirarse en cualquier momento \
 sin dar explicaciones. Si se retira, puede decidir si se conservan o se eliminan las \
 respuestas que ya haya dado.
 
@@ -118,12 +118,12 @@ ROUND1_INSTRUCTIONS = (
     "your experience. Comments help the panel understand your rating."
 )
 ROUND1_INSTRUCTIONS_ES = (
-    "Califique qué tan importante es cada competencia para quien responde a crisis de salud "
+    "Puntúe qué tan importante es cada competencia para quien responde a crisis de salud "
     "conductual en la comunidad, de 1 (no es importante) a 9 (es crítica). Piense en los "
     "tres escenarios: un hijo angustiado en casa, un joven con pensamientos suicidas en un "
     'parque y un hombre con un cuchillo atrincherado en su apartamento. Elija "no puedo '
-    'calificar" si un enunciado está fuera de su experiencia. Sus comentarios ayudan al '
-    "panel a entender su calificación."
+    'puntuar" si un enunciado está fuera de su experiencia. Sus comentarios ayudan al '
+    "panel a entender su puntuación."
 )
 
 # (code, name, Spanish name, target size)

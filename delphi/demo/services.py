@@ -20,6 +20,7 @@ from competencies.models import Domain, Framework, Provenance, Scenario, Stateme
 from delphi.demo import content
 from delphi.demo.newcomers import demo_newcomers_build
 from delphi.demo.simulation import SimPanelist, simulate_panel
+from delphi.demo.spanish import demo_spanish_fields
 from delphi.demo.statements import STATEMENTS
 from delphi.models import Membership, Rating, Response, Round, Study
 from delphi.services.audit import study_purge
@@ -46,9 +47,9 @@ ROUND2_INSTRUCTIONS = (
 )
 ROUND2_INSTRUCTIONS_ES = (
     "Estos enunciados no alcanzaron consenso en la primera ronda. En cada uno verá su propia "
-    "calificación de la primera ronda, cómo lo calificó el panel (en conjunto y por grupo) y "
-    "los comentarios anónimos del panel. Califíquelo de nuevo: puede mantener o cambiar su "
-    "calificación."
+    "puntuación de la primera ronda, cómo lo puntuó el panel (en conjunto y por grupo) y "
+    "los comentarios anónimos del panel. Puntúelo de nuevo: puede mantener o cambiar su "
+    "puntuación."
 )
 
 
@@ -187,6 +188,7 @@ def _build(*, researcher, analyst) -> Study:
         instructions_es=ROUND2_INSTRUCTIONS_ES,
     )
     demo_newcomers_build(study, groups)
+    demo_spanish_fields(study)
     study.refresh_from_db()
     return study
 

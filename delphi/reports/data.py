@@ -686,10 +686,21 @@ def _flow(study: Study, rounds: pd.DataFrame, panelists: pd.DataFrame) -> pd.Dat
         from delphi.participation import participation_flow
     except ImportError:
         participation_flow = None
+    columns = [
+        "round", "group", "invited", "opened", "consented", "started", "submitted",
+        "response_rate", "attrition",
+    ]  # fmt: skip
     if participation_flow is not None:
+        # close's selector (delphi/participation.py): rates come as fractions.
         frame = pd.DataFrame(participation_flow(study=study))
-        if len(frame):
-            return frame
+        if frame.empty:
+            return pd.DataFrame(columns=columns)
+        for c in ("response_rate", "attrition"):
+            frame[c] = (pd.to_numeric(frame[c], errors="coerce") * 100).round(1)
+        for c in ("invited", "opened", "consented", "started", "submitted"):
+            frame[c] = frame[c].astype("int64")
+        frame["round"] = frame["round"].astype("int64")
+        return frame[columns].reset_index(drop=True)
     invited = set(
         Invitation.objects.filter(panelist__panel=study.panel, sent_at__isnull=False).values_list(
             "panelist_id", flat=True

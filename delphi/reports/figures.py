@@ -7,6 +7,7 @@ the PDF. Small groups (below the study's minimum size) never get their own bar o
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib
 
@@ -101,6 +102,41 @@ def band_bars(data: ReportData, round_number: int, fmt: str = "png", group: str 
     ax.legend(ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     title = data.group_label(group)
     ax.set_title(f"Round {round_number}: band distribution, {title}", pad=18)
+    return _save(fig, fmt)
+
+
+def band_grid(data: ReportData, round_number: int, keys: list[str], fmt: str = "svg") -> bytes:
+    """Per item, stacked band bars for the whole panel and each shown group, side by side."""
+    groups = ["all", *shown_groups(data, round_number)]
+    items = data.items[(data.items["round"] == round_number) & data.items["item"].isin(keys)]
+    if items.empty:
+        return _empty("No results for this round.", fmt)
+    fig, axes = plt.subplots(
+        1, len(groups), figsize=(1.2 + 1.15 * len(groups), 0.9 + 0.16 * len(keys)),
+        sharey=True, squeeze=False,
+    )  # fmt: skip
+    for ax, group in zip(axes[0], groups, strict=True):
+        rows = items[items["group"] == group].set_index("item").reindex(keys)
+        left = np.zeros(len(keys))
+        for (col, name), grey, hatch in zip(
+            (("pct_low", "bottom band"), ("pct_mid", "middle band"), ("pct_high", "top band")),
+            GREYS, HATCHES, strict=True,
+        ):  # fmt: skip
+            values = rows[col].astype(float).fillna(0).to_numpy()
+            ax.barh(keys, values, left=left, color=grey, edgecolor="black", linewidth=0.25,
+                    hatch=hatch, label=name, height=0.75)  # fmt: skip
+            left += values
+        ax.set_xlim(0, 100)
+        ax.set_xticks([0, 50, 100])
+        ax.set_title(textwrap.fill(data.group_label(group), 18), fontsize=6.5)
+        ax.set_ylim(len(keys) - 0.5, -0.5)
+        ax.tick_params(axis="both", labelsize=6)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, ncol=3, loc="upper center", bbox_to_anchor=(0.5, 1.0),
+               frameon=False, fontsize=6.5)  # fmt: skip
+    fig.suptitle(f"Round {round_number}: % of valid ratings in each band, overall and by group",
+                 fontsize=8, y=1.0 + 0.35 / fig.get_figheight())  # fmt: skip
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     return _save(fig, fmt)
 
 

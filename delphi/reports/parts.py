@@ -50,6 +50,15 @@ def fmt(value, digits: int = 1) -> str:
     return str(value)
 
 
+def day(value) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    try:
+        return f"{value:%Y-%m-%d}"
+    except (TypeError, ValueError):
+        return "–"
+
+
 def small_groups(data: ReportData) -> set[str]:
     people = data.panelists[data.panelists["consented"]]
     counts = people["group"].value_counts()
@@ -79,8 +88,8 @@ def _protocol(data: ReportData) -> list[dict]:
             r.kind,
             r.status,
             r.title or "",
-            fmt(r.opened_at and f"{r.opened_at:%Y-%m-%d}"),
-            fmt(r.closed_at and f"{r.closed_at:%Y-%m-%d}"),
+            day(r.opened_at),
+            day(r.closed_at),
             fmt(r.n_items),
             r.run_uuid or "–",
         ]  # fmt: skip

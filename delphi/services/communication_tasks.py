@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 
 from delphi.services import communications
-from delphi.services.communications import MAX_ATTEMPTS, TransientSendError, backoff
+from delphi.services.communications import MAX_ATTEMPTS, backoff
 
 log = logging.getLogger(__name__)
 
@@ -17,15 +17,19 @@ log = logging.getLogger(__name__)
     reject_on_worker_lost=True,
     max_retries=MAX_ATTEMPTS,
 )
-def communication_deliver_task(self, communication_id: int) -> str:
-    try:
-        return communications.communication_deliver(communication_id=communication_id)
-    except TransientSendError as exc:
-        if self.request.is_eager:
-            # No worker (the embedded default): the row is queued with its backoff and the
-            # next sweep tries again, instead of hammering the SMTP server in a loop here.
-            return "retry"
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries + 1))
+def communication_deliver_task(self, communication_ids) -> dict:
+    if isinstance(communication_ids, int):
+        communication_ids = [communication_ids]
+    outcome = communications.communications_deliver(communication_ids=communication_ids)
+    counts = {k: len(getattr(outcome, k)) for k in ("sent", "failed", "retry", "skipped")}
+    if outcome.retry and not self.request.is_eager:
+        # Only the rows still queued are retried; the rest of the batch is done. Without a
+        # worker (the embedded default) the next sweep picks them up after their backoff,
+        # instead of this call hammering the SMTP server in a loop.
+        attempt = self.request.retries + 1
+        if attempt <= MAX_ATTEMPTS:
+            raise self.retry(args=[outcome.retry], countdown=backoff(attempt))
+    return counts
 
 
 @shared_task(name="delphi.tasks.sweep_due", acks_late=True, reject_on_worker_lost=True)

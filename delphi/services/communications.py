@@ -13,12 +13,12 @@ notice, the thank-you at the end of a study).
 
 import logging
 import smtplib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.template.loader import render_to_string
@@ -34,6 +34,8 @@ from panels.tokens import token_mint
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# Messages per delivery task (one mail connection, one set of lookups).
+BATCH = 50
 # A queued row no worker has taken after this long is enqueued again by the sweep.
 PICKUP_GRACE = timedelta(minutes=10)
 # A row left "sending" this long was interrupted mid-send (worker killed): it is marked failed,
@@ -77,12 +79,15 @@ def enqueue(communication_ids: list[int]) -> None:
         return
     from delphi.services.communication_tasks import communication_deliver_task
 
+    ids = list(communication_ids)
+
     def send():
-        for pk in communication_ids:
+        # One task per batch: a publish per message would cost more than sending it.
+        for start in range(0, len(ids), BATCH):
             try:
-                communication_deliver_task.delay(pk)
+                communication_deliver_task.delay(ids[start : start + BATCH])
             except Exception:  # the broker, not our data: the sweep retries
-                log.exception("could not enqueue communication %s; the sweep will retry", pk)
+                log.exception("could not enqueue %s messages; the sweep will retry", len(ids))
                 return
 
     transaction.on_commit(send)
@@ -148,58 +153,187 @@ def communication_send(
 
 
 def communication_deliver(*, communication_id: int) -> str:
-    """Send one queued message. Returns "sent", "failed", "retry" or "skipped".
+    """Send one queued message. Returns "sent", "failed" or "skipped"; raises
+    TransientSendError when it should be tried again after ``backoff``."""
+    outcome = communications_deliver(communication_ids=[communication_id])
+    if outcome.retry:
+        raise TransientSendError(outcome.errors[communication_id])
+    for name in ("sent", "failed"):
+        if communication_id in getattr(outcome, name):
+            return name
+    return "skipped"
 
-    Raises TransientSendError when the caller (the task) should retry after ``backoff``.
+
+@dataclass
+class Delivery:
+    sent: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    retry: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    errors: dict = field(default_factory=dict)
+
+
+class _Batch:
+    """What a batch of messages needs from the database, loaded once for all of them."""
+
+    def __init__(self, ids):
+        self.comms = {
+            c.pk: c
+            for c in Communication.objects.filter(pk__in=ids).select_related(
+                "panelist__contact", "study", "round", "message"
+            )
+        }
+        round_ids = {c.round_id for c in self.comms.values() if c.round_id}
+        panelist_ids = {c.panelist_id for c in self.comms.values()}
+        self.submitted = set(
+            Response.objects.filter(
+                round_id__in=round_ids,
+                panelist_id__in=panelist_ids,
+                status=Response.Status.SUBMITTED,
+            ).values_list("round_id", "panelist_id")
+        )
+        reminder_rounds = {
+            c.round_id for c in self.comms.values() if c.kind == Communication.Kind.REMINDER
+        }
+        self.totals = {}
+        self.answered = {}
+        for rnd in Round.objects.filter(pk__in=reminder_rounds):
+            self.totals[rnd.pk] = (
+                rnd.prompts.count() if rnd.kind == Round.Kind.GENERATION else rnd.items.count()
+            )
+        if reminder_rounds:
+            answered = (
+                Rating.objects.filter(
+                    response__round_id__in=reminder_rounds,
+                    response__panelist_id__in=panelist_ids,
+                )
+                .filter(Q(value__isnull=False) | Q(unable=True))
+                .values_list("response__round_id", "response__panelist_id")
+                .annotate(n=Count("pk"))
+            )
+            self.answered = {(r, p): n for r, p, n in answered}
+            from delphi.models import PromptAnswer
+
+            for r, p, n in (
+                PromptAnswer.objects.filter(
+                    response__round_id__in=reminder_rounds,
+                    response__panelist_id__in=panelist_ids,
+                )
+                .exclude(text="")
+                .values_list("response__round_id", "response__panelist_id")
+                .annotate(n=Count("pk"))
+            ):
+                self.answered[(r, p)] = self.answered.get((r, p), 0) + n
+
+    def mint_links(self) -> None:
+        """One personal link per queued message that carries one, in one INSERT. The raw
+        tokens live only in this process until they are mailed."""
+        now = timezone.now()
+        wanted = [
+            c
+            for c in self.comms.values()
+            if c.status == Communication.Status.QUEUED and _carries_link(c)
+        ]
+        minted = [token_mint() for _ in wanted]
+        invitations = Invitation.objects.bulk_create(
+            [
+                Invitation(
+                    panelist_id=c.panelist_id,
+                    token_hash=hashed,
+                    status=Invitation.Status.SENT,
+                    sent_at=now,
+                    expires_at=invitation_expiry(study=c.study, now=now),
+                    send_count=1,
+                )
+                for c, (_raw, hashed) in zip(wanted, minted, strict=True)
+            ]
+        )
+        self.links = {
+            c.pk: (invitation, raw)
+            for c, invitation, (raw, _hashed) in zip(wanted, invitations, minted, strict=True)
+        }
+        self.used: set[int] = set()
+
+    def take_link(self, comm):
+        self.used.add(comm.pk)
+        return self.links.get(comm.pk, (None, None))
+
+    def unused_links(self) -> list[int]:
+        return [inv.pk for pk, (inv, _raw) in self.links.items() if pk not in self.used]
+
+    def remaining(self, comm) -> tuple[int, int]:
+        total = self.totals.get(comm.round_id, 0)
+        done = self.answered.get((comm.round_id, comm.panelist_id), 0)
+        return max(total - done, 0), total
+
+
+def communications_deliver(*, communication_ids) -> Delivery:
+    """Send a batch of queued messages over one mail connection.
+
+    Each row is claimed by compare-and-set just before its own message goes out, so a worker
+    killed mid-batch leaves at most one row in doubt ("sending"), and a duplicate delivery of
+    the batch sends nothing twice.
     """
+    outcome = Delivery()
+    batch = _Batch(communication_ids)
+    batch.mint_links()
+    connection = get_connection()
+    try:
+        for pk in communication_ids:
+            comm = batch.comms.get(pk)
+            if comm is None:
+                outcome.skipped.append(pk)
+                continue
+            _deliver_one(comm, batch, connection, outcome)
+    finally:
+        # Links minted for rows that were not sent never reached anyone.
+        if batch.unused_links():
+            Invitation.objects.filter(pk__in=batch.unused_links()).delete()
+        try:
+            connection.close()
+        except Exception:  # closing a dropped SMTP connection
+            log.debug("mail connection close failed", exc_info=True)
+    return outcome
+
+
+def _deliver_one(comm, batch: _Batch, connection, outcome: Delivery) -> None:
     now = timezone.now()
-    claimed = Communication.objects.filter(
-        pk=communication_id, status=Communication.Status.QUEUED
-    ).update(
+    claimed = Communication.objects.filter(pk=comm.pk, status=Communication.Status.QUEUED).update(
         status=Communication.Status.SENDING,
         attempts=F("attempts") + 1,
         # While sending, the time after which the row counts as interrupted (worker killed).
         next_attempt_at=now + SENDING_STALE,
     )
     if claimed != 1:
-        return "skipped"  # sent, failed or being sent by another worker
-    comm = Communication.objects.select_related(
-        "panelist__contact", "study", "round", "message"
-    ).get(pk=communication_id)
-    panelist = comm.panelist
-    reason = _undeliverable(comm)
+        outcome.skipped.append(comm.pk)  # sent, failed or being sent by another worker
+        return
+    comm.attempts += 1
+    reason = _undeliverable(comm, batch)
     if reason:
         _mark_failed(comm, reason)
-        return "failed"
-    invitation = None
-    raw = None
-    if _carries_link(comm):
-        raw, hashed = token_mint()
-        invitation = Invitation.objects.create(
-            panelist=panelist,
-            token_hash=hashed,
-            status=Invitation.Status.SENT,
-            sent_at=now,
-            expires_at=invitation_expiry(study=comm.study, now=now),
-            send_count=1,
-        )
+        outcome.failed.append(comm.pk)
+        return
+    invitation, raw = batch.take_link(comm) if _carries_link(comm) else (None, None)
     try:
-        _mail(comm, raw=raw)
+        _mail(comm, raw=raw, batch=batch, connection=connection)
     except Exception as exc:
         if invitation is not None:
             invitation.delete()  # the token never reached anyone
         error = f"{type(exc).__name__}: {exc}"[:300]
+        outcome.errors[comm.pk] = error
         if is_permanent(exc) or comm.attempts >= MAX_ATTEMPTS:
-            if comm.attempts >= MAX_ATTEMPTS and not is_permanent(exc):
+            if not is_permanent(exc):
                 error = f"gave up after {comm.attempts} attempts: {error}"[:300]
             _mark_failed(comm, error)
-            return "failed"
+            outcome.failed.append(comm.pk)
+            return
         Communication.objects.filter(pk=comm.pk, status=Communication.Status.SENDING).update(
             status=Communication.Status.QUEUED,
             error=error,
             next_attempt_at=timezone.now() + timedelta(seconds=backoff(comm.attempts)),
         )
-        raise TransientSendError(error) from exc
+        outcome.retry.append(comm.pk)
+        return
     Communication.objects.filter(pk=comm.pk).update(
         status=Communication.Status.SENT,
         sent_at=timezone.now(),
@@ -207,11 +341,11 @@ def communication_deliver(*, communication_id: int) -> str:
         error="",
         next_attempt_at=None,
     )
+    outcome.sent.append(comm.pk)
     if comm.kind == Communication.Kind.RESEND and invitation is not None:
-        Invitation.objects.filter(panelist=panelist).exclude(pk=invitation.pk).exclude(
+        Invitation.objects.filter(panelist=comm.panelist).exclude(pk=invitation.pk).exclude(
             status=Invitation.Status.REVOKED
         ).update(status=Invitation.Status.REVOKED, revoked_at=timezone.now())
-    return "sent"
 
 
 def _carries_link(comm: Communication) -> bool:
@@ -223,7 +357,7 @@ def _carries_link(comm: Communication) -> bool:
     return comm.kind == Communication.Kind.CUSTOM and comm.message.with_link and open_round
 
 
-def _undeliverable(comm: Communication) -> str:
+def _undeliverable(comm: Communication, batch: _Batch) -> str:
     panelist = comm.panelist
     if panelist.status != Panelist.Status.ACTIVE:
         return "not sent: the panelist withdrew"
@@ -235,9 +369,7 @@ def _undeliverable(comm: Communication) -> str:
         rnd = comm.round
         if rnd is None or rnd.status != Round.Status.OPEN:
             return "not sent: the round is no longer open"
-        if Response.objects.filter(
-            round=rnd, panelist=panelist, status=Response.Status.SUBMITTED
-        ).exists():
+        if (comm.round_id, comm.panelist_id) in batch.submitted:
             return "not sent: the panelist submitted meanwhile"
     return ""
 
@@ -251,27 +383,17 @@ def _mark_failed(comm: Communication, error: str) -> None:
     )
 
 
-def remaining_items(*, round: Round, panelist: Panelist) -> tuple[int, int]:
-    """(still to answer, total) for the panelist in the round."""
-    if round.kind == Round.Kind.GENERATION:
-        total = round.prompts.count()
-        done = (
-            Response.objects.filter(round=round, panelist=panelist)
-            .aggregate(n=Count("prompt_answers", filter=~Q(prompt_answers__text="")))
-            .get("n")
-            or 0
-        )
-    else:
-        total = round.items.count()
-        done = (
-            Rating.objects.filter(response__round=round, response__panelist=panelist)
-            .filter(Q(value__isnull=False) | Q(unable=True))
-            .count()
-        )
-    return max(total - done, 0), total
+TEMPLATES = {
+    Communication.Kind.INVITATION: "invitation",
+    Communication.Kind.RESEND: "invitation",
+    Communication.Kind.REMINDER: "reminder",
+    Communication.Kind.DEADLINE: "deadline",
+    Communication.Kind.CUSTOM: "custom",
+    Communication.Kind.THANKYOU: "custom",
+}
 
 
-def _mail(comm: Communication, *, raw: str | None) -> None:
+def _mail(comm: Communication, *, raw: str | None, batch: _Batch, connection) -> None:
     panelist, study, rnd = comm.panelist, comm.study, comm.round
     unsubscribe = settings.SITE_URL + reverse(
         "panelist:unsubscribe", args=[unsubscribe_token(panelist)]
@@ -287,15 +409,8 @@ def _mail(comm: Communication, *, raw: str | None) -> None:
         "name": panelist.contact.name,
     }
     if comm.kind == Communication.Kind.REMINDER:
-        context["remaining"], context["total"] = remaining_items(round=rnd, panelist=panelist)
-    template = {
-        Communication.Kind.INVITATION: "invitation",
-        Communication.Kind.RESEND: "invitation",
-        Communication.Kind.REMINDER: "reminder",
-        Communication.Kind.DEADLINE: "deadline",
-        Communication.Kind.CUSTOM: "custom",
-        Communication.Kind.THANKYOU: "custom",
-    }[comm.kind]
+        context["remaining"], context["total"] = batch.remaining(comm)
+    template = TEMPLATES[comm.kind]
     with translation.override(language):
         if comm.message_id:
             msg = comm.message
@@ -309,6 +424,7 @@ def _mail(comm: Communication, *, raw: str | None) -> None:
         subject=subject,
         body=body,
         to=[panelist.contact.email],
+        connection=connection,
         headers={
             # RFC 8058 one-click unsubscribe: mail clients POST "List-Unsubscribe=One-Click".
             "List-Unsubscribe": f"<{unsubscribe}>",

@@ -29,6 +29,7 @@ from delphi.consensus.services import round_protocol
 from delphi.consensus.stats import ALL, Scale
 from delphi.models import AuditEvent, Rating, Response, Round, RoundItem
 from delphi.services.audit import audit_record
+from lib import csvtable
 from panels.models import Panelist
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -97,15 +98,6 @@ def _scale(rnd: Round) -> Scale:
     protocol = round_protocol(round=rnd)
     bands = tuple(tuple(int(v) for v in band) for band in protocol.bands)
     return Scale(min=protocol.scale_min, max=protocol.scale_max, bands=bands)
-
-
-def _decode(raw: bytes) -> str:
-    # parse_ratings reads UTF-8; a spreadsheet on Windows saves "CSV" as Windows-1252. Ids and
-    # codes are rarely outside ASCII, but a name in a group column can be.
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="strict")
 
 
 _PARSER_MESSAGE = re.compile(r"^line (\d+)(?:, column (\w+))?: (.*)$", re.S)
@@ -304,15 +296,13 @@ def ratings_import(
         raise RatingsImportRefused([Problem("", "", refusal)])
     if len(source) > MAX_BYTES:
         raise RatingsImportRefused([Problem("", "", size_message(name, len(source)))])
-    try:
-        text = _decode(source)
-    except UnicodeDecodeError:
-        raise RatingsImportRefused(
-            [Problem("", "", "The file is not text. Save it from your spreadsheet as CSV UTF-8.")]
-        )
-    frame, errors = parse_ratings(io.StringIO(text, newline=""), scale=_scale(rnd))
+    # The same reader as `manage.py analyze`: any encoding spreadsheets save, any line ending,
+    # NUL bytes and over-long ids refused with the line and column (lib/csvtable.py).
+    frame, errors = parse_ratings(source, scale=_scale(rnd))
     if errors:
         raise RatingsImportRefused([_from_parser(e) for e in errors])
+    # The parser read it, so this decodes the same way (line numbers for the preview).
+    text = csvtable.normalise_text(csvtable.decode_csv(source, limit=MAX_BYTES)[0])
     header = next(csv.reader(io.StringIO(text, newline="")))
     has_group = "group" in {h.strip().lower() for h in header}
     lines = _record_lines(text)

@@ -267,9 +267,10 @@ def reminders_queue_due(*, now=None) -> list[int]:
     (the sweep was not running) are recorded as passed, without a message."""
     now = now or timezone.now()
     queued: list[int] = []
-    rounds = Round.objects.filter(status=Round.Status.OPEN, opened_at__isnull=False).select_related(
-        "study"
-    )
+    # A finished study sends no more reminders.
+    rounds = Round.objects.filter(
+        status=Round.Status.OPEN, opened_at__isnull=False, study__finished_at__isnull=True
+    ).select_related("study")
     for rnd in rounds:
         due = []
         for slot in plan_slots(rnd.reminder_plan):

@@ -75,6 +75,12 @@ def _reminders_pending(rnd: Round) -> bool:
     ).exists()
 
 
+def _quorum(rnd: Round):
+    from delphi.services.lifecycle import round_quorum
+
+    return round_quorum(round=rnd)
+
+
 def _tell_researchers(rnd: Round, *, grace_until) -> None:
     emails = list(
         Membership.objects.filter(study=rnd.study, role=Membership.Role.RESEARCHER)
@@ -87,6 +93,7 @@ def _tell_researchers(rnd: Round, *, grace_until) -> None:
         "study": rnd.study,
         "round": rnd,
         "grace_until": grace_until,
+        "quorum": _quorum(rnd),
         "url": settings.SITE_URL
         + reverse("round_detail", kwargs={"study": rnd.study.uuid, "round": rnd.uuid}),
     }

@@ -25,10 +25,10 @@ from delphi.services.coding import (
     derivations,
     round_start_rating,
 )
+from lib.spreadsheet import neutralise
 
 PER_PAGE = 50
 # Characters that make a spreadsheet treat a cell as a formula (FIELD-NOTES: exports).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _int(value) -> int | None:
@@ -206,7 +206,8 @@ def coding_withdraw_view(request, study):
 
 def _cell(value):
     value = "" if value is None else str(value)
-    return "'" + value if value.startswith(FORMULA_START) else value
+    # Leading blanks before = + - @ too (lib/spreadsheet.py).
+    return neutralise(value)
 
 
 @login_required

@@ -156,11 +156,33 @@ def consent(request, panelist):
         return redirect("panelist:home")
     text = sel.text_in(study, "consent_text", _lang(panelist))
     already = panelist.consented_at and (panelist.consent_version or 0) >= study.consent_version
+    aims_summary, aims_more = _aims_parts(study.in_language("aims", _lang(panelist)))
     return render(
         request,
         "panelist/consent.html",
-        _context(panelist, form=form, consent_text=text, already=already),
+        _context(
+            panelist,
+            form=form,
+            consent_text=text,
+            already=already,
+            aims_summary=aims_summary,
+            aims_more=aims_more,
+        ),
     )
+
+
+def _aims_parts(aims: str) -> tuple[str, str]:
+    """The aims as a short summary (the first paragraph, or its first sentences when it is
+    long) and the rest, which the consent page folds behind "read more"."""
+    paragraphs = [p.strip() for p in aims.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    if not paragraphs:
+        return "", ""
+    first, rest = paragraphs[0], paragraphs[1:]
+    if len(first) > 320:
+        cut = first.find(". ", 160)
+        if 0 < cut < 320:
+            first, rest = first[: cut + 1], [first[cut + 2 :], *rest]
+    return first, "\n\n".join(rest)
 
 
 @require_http_methods(["GET", "POST"])

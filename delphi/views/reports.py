@@ -9,15 +9,19 @@ import csv
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from delphi.access import get_study_for_user
-from delphi.models import Membership
+from delphi.models import Membership, ReportExport
 from delphi.reports.data import ACCORD_FIELDS, report_data
 from delphi.reports.figures import FIGURES
+from delphi.reports.files import FILES
 from delphi.reports.parts import PARTS, part_sections, qualitative_rows
+from delphi.reports.services import report_export_request
 from delphi.reports.tidy import neutralise
 from delphi.services.audit import audit_record
 
@@ -158,4 +162,104 @@ def study_report_comments_csv(request, study):
     writer.writerow(["round", "item", "panelist", "group", "kind", "text"])
     for row in qualitative_rows(data, **chosen):
         writer.writerow([neutralise(str(v)) for v in row])
+    return response
+
+
+# --- downloads -----------------------------------------------------------------------------
+
+
+def _options(source) -> tuple[str, bool]:
+    language = "es" if source.get("language") == "es" else "en"
+    include_comments = source.get("comments", "include") != "exclude"
+    return language, include_comments
+
+
+@login_required
+def study_report_downloads(request, study):
+    study = get_study_for_user(request, study)
+    language, include_comments = _options(request.GET)
+    exports = {
+        e.kind: e
+        for e in ReportExport.objects.filter(
+            study=study, language=language, include_comments=include_comments
+        ).defer("content")
+    }
+    rows = [
+        {
+            "kind": kind,
+            "name": name,
+            "label": ReportExport.Kind(kind).label,
+            "export": exports.get(kind),
+        }
+        for kind, (name, _, _) in FILES.items()
+    ]
+    active = any(r["export"] and r["export"].status in ("queued", "running") for r in rows)
+    return render(
+        request,
+        "delphi/report/downloads.html",
+        {
+            "study": study,
+            "parts": PARTS,
+            "part": "downloads",
+            "part_title": "Downloads",
+            "rows": rows,
+            "language": language,
+            "include_comments": include_comments,
+            "active": active,
+        },
+    )
+
+
+@require_POST
+@login_required
+def study_report_generate(request, study, kind):
+    study = get_study_for_user(request, study)
+    if kind not in FILES:
+        raise Http404
+    language, include_comments = _options(request.POST)
+    with transaction.atomic():
+        export = report_export_request(
+            study=study, kind=kind, language=language, include_comments=include_comments,
+            by=request.user,
+        )  # fmt: skip
+    export.refresh_from_db()
+    if export.status == ReportExport.Status.FAILED:
+        messages.error(request, f"The {FILES[kind][0]} could not be generated: {export.error}")
+    elif export.status == ReportExport.Status.DONE:
+        messages.success(request, f"{FILES[kind][0]} is ready.")
+    else:
+        messages.info(request, f"{FILES[kind][0]} is being generated; this page updates.")
+    query = f"?language={language}&comments={'include' if include_comments else 'exclude'}"
+    return redirect(reverse("study_report_downloads", kwargs={"study": study.uuid}) + query)
+
+
+@login_required
+def study_report_export_status(request, study, export):
+    study = get_study_for_user(request, study)
+    row = ReportExport.objects.filter(study=study, uuid=export).defer("content").first()
+    if row is None:
+        raise Http404
+    return JsonResponse(
+        {
+            "status": row.status,
+            "status_label": row.get_status_display(),
+            "progress": row.progress,
+            "stage": row.stage,
+            "error": row.error,
+            "finished": row.status not in ("queued", "running"),
+        }
+    )
+
+
+@login_required
+def study_report_download(request, study, export):
+    study = get_study_for_user(request, study)
+    row = ReportExport.objects.filter(
+        study=study, uuid=export, status=ReportExport.Status.DONE
+    ).first()
+    if row is None:
+        raise Http404
+    name, content_type, _ = FILES[row.kind]
+    response = HttpResponse(bytes(row.content), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

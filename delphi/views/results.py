@@ -33,6 +33,7 @@ from delphi.models import (
     Round,
     Study,
 )
+from lib.spreadsheet import neutralise
 
 # ?sort= value -> the column ordered on. Server-side, so sorting works without script.
 SORTS = {
@@ -72,7 +73,6 @@ COLUMNS = [
 ]
 ACTIVE = (ConsensusRun.Status.QUEUED, ConsensusRun.Status.RUNNING)
 # Characters that make a spreadsheet treat a cell as a formula (FIELD-NOTES: exports).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _study_round(request, study_uuid, round_uuid, *, write=False):
@@ -317,7 +317,8 @@ def _cell(value):
     if isinstance(value, float):
         return repr(value)
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    # Leading blanks before = + - @ too (lib/spreadsheet.py).
+    return neutralise(text)
 
 
 @login_required

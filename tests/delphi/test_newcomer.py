@@ -118,3 +118,8 @@ def test_console_mail_prints_one_line_with_the_panelist_and_link(demo):
     ConsoleBackend(stream=stream).send_messages([message])
     first, rest = stream.getvalue().split("\n", 1)
     assert first == line and "Subject:" in rest
+
+
+def test_demo_gives_the_study_its_spanish_words(demo, client):
+    assert demo.title_es and demo.short_title_es and demo.aims_es and demo.contact_note_es
+    assert demo.display_short_title("es") != demo.display_short_title("en")

@@ -105,7 +105,7 @@ def test_reminder_content_language_link_and_unsubscribe_headers(
     assert "Reminder: round 1" in ben.subject
     assert "You still have 4 statements to rate." in ben.body  # 6 items, 2 answered
     assert "Recordatorio" in ana.subject
-    assert "Todavía le quedan 6 enunciados por valorar." in ana.body
+    assert "Todavía le quedan 6 enunciados por puntuar." in ana.body
     assert ben.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert ben.extra_headers["List-Unsubscribe"].startswith("<http")
     # The fresh link works, and opening it is logged as the first visit after the reminder.
@@ -378,3 +378,19 @@ def test_plan_validation():
         )
     with pytest.raises(Exception, match="not a number of days"):
         reminders.plan_from_text(after_open="three", before_deadline="")
+
+
+def test_real_quorum_keeps_a_thin_round_open(cast, django_capture_on_commit_callbacks):
+    """No stand-in: the study's own quorum (50 % by default) decides."""
+    from delphi.services.lifecycle import round_quorum
+
+    rnd, _ = cast
+    Round.objects.filter(pk=rnd.pk).update(
+        closes_at=timezone.now() - timedelta(minutes=1), reminder_plan=[]
+    )
+    rnd.refresh_from_db()
+    quorum = round_quorum(round=rnd)
+    assert not quorum.met, quorum
+    result = sweep(django_capture_on_commit_callbacks)
+    assert result.extended == [rnd] and not result.closed
+    assert Round.objects.get(pk=rnd.pk).quorum_extended_at is not None

@@ -22,7 +22,7 @@ from delphi.models import (
 )
 from delphi.services.rounds import round_close
 from tests import factories as f
-from tests.delphi.consensus.test_engine import build_round
+from tests.delphi.consensus.test_engine import build_round, eager  # noqa: F401 (fixture)
 
 
 def rank(panelist, rnd, order, *, submitted=True):
@@ -63,6 +63,7 @@ def ranking_round(study, *, number=1, n=5, statements=None, seed=3, per_group=3)
     return rnd
 
 
+@pytest.mark.usefixtures("eager")
 def test_closing_a_ranking_round_persists_the_statistics(study, django_capture_on_commit_callbacks):
     rnd = ranking_round(study)
     with django_capture_on_commit_callbacks(execute=True):

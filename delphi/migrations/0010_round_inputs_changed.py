@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('delphi', '0008_audit_trail'),
+        ('delphi', '0009_audit_trail'),
     ]
 
     operations = [

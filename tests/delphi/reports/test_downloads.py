@@ -1,0 +1,42 @@
+"""Downloads: cached by the fingerprint of their inputs, regenerated when the data change."""
+
+from django.urls import reverse
+
+from delphi.models import Rating, ReportExport
+from delphi.reports.services import report_export_execute, report_export_request
+
+
+def test_a_change_in_the_data_regenerates_and_a_duplicate_delivery_does_nothing(
+    report_world, django_capture_on_commit_callbacks
+):
+    study = report_world.study
+    with django_capture_on_commit_callbacks(execute=True):
+        first = report_export_request(study=study, kind="zip")
+    first.refresh_from_db()
+    assert first.status == "done" and first.size > 0
+    # A redelivered task finds nothing to claim.
+    assert report_export_execute(export_id=first.pk) is None
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        same = report_export_request(study=study, kind="zip")
+    assert callbacks == [] and same.generated_at == first.generated_at
+    rating = Rating.objects.filter(response__round=report_world.r2).first()
+    rating.comment = "Changed my mind."
+    rating.save()  # as the questionnaire's autosave does: updated_at moves
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        report_export_request(study=study, kind="zip")
+    assert len(callbacks) == 1
+    assert ReportExport.objects.get(pk=first.pk).fingerprint != first.fingerprint
+
+
+def test_the_downloads_page_lists_the_files_and_outsiders_get_404(
+    report_world, analyst_client, outsider
+):
+    url = reverse("study_report_downloads", kwargs={"study": report_world.study.uuid})
+    html = analyst_client.get(url).content.decode()
+    for name in ("data.zip", "workbook.xlsx", "report.pdf"):
+        assert name in html
+    assert "Not generated yet." in html
+    analyst_client.force_login(outsider)
+    assert analyst_client.get(url).status_code == 404
+    gen = reverse("study_report_generate", kwargs={"study": report_world.study.uuid, "kind": "zip"})
+    assert analyst_client.post(gen).status_code == 404
