@@ -3,7 +3,7 @@
 Celery's autodiscovery imports this module; the tasks live beside their services.
 """
 
-from delphi.consensus.tasks import consensus_run, rounds_close_due  # noqa: F401
+from delphi.consensus.tasks import consensus_run  # noqa: F401
 from delphi.reports.tasks import report_export  # noqa: F401
 from delphi.services.audit_tasks import audit_seal_due_task  # noqa: F401
 from delphi.services.communication_tasks import (  # noqa: F401
@@ -11,3 +11,4 @@ from delphi.services.communication_tasks import (  # noqa: F401
     sweep_due_task,
 )
 from delphi.services.invitation_tasks import invitation_deliver_task  # noqa: F401
+from delphi.services.round_tasks import rounds_close_due  # noqa: F401

@@ -64,35 +64,45 @@ def round_rankings_frame(
     """The long table panelist, group, item (stable key), rank of the round's analysable
     rankings, and how many submitted rankings were left out as incomplete or invalid.
 
-    Analysable: a submitted, not excluded response whose ranking passes `check_ranking` under
-    the round's protocol. One query.
+    Analysable: a not excluded response whose ranking passes `check_ranking` under the round's
+    protocol, and which is submitted, or a draft when the round's drafts policy counts complete
+    drafts (`complete`; `rated` too, since a partial ranking cannot be analysed). Only submitted
+    rankings that fail the check count as left out. One query.
     """
     keys = selectors.round_item_keys(round=round) if keys is None else keys
     protocol = protocol or ranking_protocol(round=round)
+    policy = selectors.round_drafts_policy(round)
+    statuses = [Response.Status.SUBMITTED]
+    if policy in ("complete", "rated"):
+        statuses.append(Response.Status.DRAFT)
     rows = (
         Ranking.objects.filter(
             response__round=round,
-            response__status=Response.Status.SUBMITTED,
+            response__status__in=statuses,
             response__excluded=False,
             item__round=round,
         )
         .order_by()
         .values_list(
-            "response__panelist__public_id", "response__panelist__group__code", "item_id", "rank"
+            "response__panelist__public_id",
+            "response__panelist__group__code",
+            "response__status",
+            "item_id",
+            "rank",
         )
     )
-    by_panelist: dict[str, tuple[str, dict[str, int]]] = {}
-    for public_id, group, item_id, rank in rows:
+    by_panelist: dict[str, tuple[str, str, dict[str, int]]] = {}
+    for public_id, group, status, item_id, rank in rows:
         key = keys.get(item_id)
         if key is None:
             continue
-        entry = by_panelist.setdefault(public_id, (group or selectors.UNGROUPED, {}))
-        entry[1][key] = rank
+        entry = by_panelist.setdefault(public_id, (group or selectors.UNGROUPED, status, {}))
+        entry[2][key] = rank
     items = list(keys.values())
     out, dropped = [], 0
-    for public_id, (group, ranks) in by_panelist.items():
+    for public_id, (group, status, ranks) in by_panelist.items():
         if check_ranking(ranks, items=items, top_k=protocol.top_k, allow_ties=protocol.allow_ties):
-            dropped += 1
+            dropped += status == Response.Status.SUBMITTED
             continue
         out.extend((public_id, group, item, rank) for item, rank in ranks.items())
     frame = pd.DataFrame(out, columns=RANK_COLUMNS)
@@ -227,7 +237,7 @@ def ranking_run_execute(run, attempt, *, engine, beat, own, mark_analysed, finis
         extra = f" ({dropped} submitted ranking(s) were incomplete)" if dropped else ""
         raise ValidationError(
             f"Round {rnd.number} has no complete submitted rankings to analyse{extra}. "
-            "Drafts are not analysed; check that panelists have submitted."
+            "Only complete rankings are analysed; check that panelists have submitted."
         )
     beat(run.pk, attempt, stage="Computing ranking statistics", progress=40)
     result = ranking_result(current, previous, keys, prev_keys, protocol)
@@ -277,4 +287,51 @@ def ranking_consensus(*, round: Round) -> dict | None:
         "p": row.p,
         "n_panelists": row.n_panelists,
         "w_change": row.w_change,
+    }
+
+
+def ranking_results(*, round: Round) -> dict:
+    """What the results page and the CSV export show for a ranking round, from persisted rows.
+
+    items: one entry per item sorted by the whole panel's mean rank, with the `all` row and the
+    rows of each group; concordance: one row per group, `all` first; consensus: the rule's
+    outcome. Three queries.
+    """
+    groups = list(round.study.panel.groups.order_by("order", "code"))
+    results = (
+        RankingItemResult.objects.filter(round=round)
+        .select_related("item__statement", "item__scenario")
+        .order_by("item__order", "item_id", "group_key")
+    )
+    by_item: dict[int, dict] = {}
+    for res in results:
+        entry = by_item.setdefault(res.item_id, {"item": res.item, "all": None, "groups": {}})
+        if res.group_key == ALL:
+            entry["all"] = res
+        else:
+            entry["groups"][res.group_key] = res
+    items = []
+    for entry in by_item.values():
+        entry["by_group"] = [entry["groups"].get(g.code) for g in groups]
+        items.append(entry)
+    items.sort(
+        key=lambda e: (
+            e["all"] is None or e["all"].mean_rank is None,
+            e["all"].mean_rank if e["all"] and e["all"].mean_rank is not None else 0,
+            e["item"].order,
+        )
+    )
+    concordance = sorted(
+        RankingConcordance.objects.filter(round=round),
+        key=lambda c: (c.group_key != ALL, c.group_key),
+    )
+    for c in concordance:
+        c.agreement = agreement_label(c.kendall_w if c.kendall_w is not None else math.nan)
+    overall = next((c for c in concordance if c.group_key == ALL), None)
+    return {
+        "groups": groups,
+        "items": items,
+        "concordance": concordance,
+        "overall": overall,
+        "has_previous": any(c.prev_kendall_w is not None for c in concordance),
     }

@@ -497,10 +497,21 @@ def round_create_next(*, round: Round, by=None, carry_also=()) -> Round:
             f"Round {round.number} has not been analysed yet: close it and wait for the "
             "consensus run to finish before starting the next round."
         )
-    if Round.objects.filter(study_id=round.study_id, number=round.number + 1).exists():
+    # The next rating round follows whatever came after this one (a ranking round of the
+    # consensus items, say); it is refused only if a later rating round already exists.
+    later = Round.objects.filter(
+        study_id=round.study_id, number__gt=round.number, kind=Round.Kind.RATING
+    ).first()
+    if later is not None:
         raise ValidationError(
-            f"Round {round.number + 1} already exists; open it from the study page instead."
+            f"Round {later.number} already exists; open it from the study page instead."
         )
+    number = (
+        Round.objects.filter(study_id=round.study_id)
+        .order_by("-number")
+        .values_list("number", flat=True)[0]
+        + 1
+    )
     decisions = {
         d.item_id: d
         for d in ItemDecision.objects.filter(round=round).only(
@@ -522,9 +533,9 @@ def round_create_next(*, round: Round, by=None, carry_also=()) -> Round:
         with transaction.atomic():
             new = Round.objects.create(
                 study_id=round.study_id,
-                number=round.number + 1,
+                number=number,
                 kind=Round.Kind.RATING,
-                title=f"Round {round.number + 1}",
+                title=f"Round {number}",
                 instructions=round.instructions,
                 instructions_es=round.instructions_es,
             )
@@ -579,6 +590,6 @@ def round_create_next(*, round: Round, by=None, carry_also=()) -> Round:
             )
     except IntegrityError:
         raise ValidationError(
-            f"Round {round.number + 1} already exists; open it from the study page instead."
+            f"Round {number} already exists; open it from the study page instead."
         )
     return new

@@ -43,12 +43,3 @@ def consensus_run(self, run_id: int) -> str:
         logger.warning("Consensus run %s: transient error, retrying: %s", run_id, exc)
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
     return "skipped" if run is None else run.status
-
-
-@shared_task(name="delphi.tasks.rounds_close_due")
-def rounds_close_due() -> int:
-    """Close every open round past its deadline. Kept for queued messages of older releases:
-    beat now runs ``delphi.tasks.sweep_due``, which does this after sending due reminders."""
-    from delphi.services.sweeps import rounds_close_due as close_due
-
-    return len(close_due().closed)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from competencies.models import Domain, Framework, Provenance, Scenario, Statement
 from delphi.demo import content
 from delphi.demo.newcomers import demo_newcomers_build
+from delphi.demo.ranking import RANKING_TOP_K, build_ranking_round
 from delphi.demo.simulation import SimPanelist, simulate_panel
 from delphi.demo.spanish import demo_spanish_fields
 from delphi.demo.statements import STATEMENTS
@@ -38,6 +39,9 @@ DEMO_ACCOUNTS = (
 # pages read like a study in progress: round 1 closed two weeks ago, round 2 being prepared.
 ROUND1_OPENED_DAYS_AGO = 35
 ROUND1_CLOSED_DAYS_AGO = 14
+# The ranking round of the consensus statements: opened a day after round 1 closed.
+RANKING_OPENED_DAYS_AFTER = 1
+RANKING_CLOSED_DAYS_AGO = 4
 
 ROUND2_TITLE = "Re-rate the statements without consensus"
 ROUND2_INSTRUCTIONS = (
@@ -138,6 +142,7 @@ def _build(*, researcher, analyst) -> Study:
         planned_rounds=content.PLANNED_ROUNDS,
         stopping_rule=Study.StoppingRule.CONSENSUS,
         stopping_rule_detail=content.STOPPING_RULE_DETAIL,
+        ranking_top_k=RANKING_TOP_K,
         is_demo=True,
     )
     # The fixed uuid is how a second `load_demo` recognises the demo; it is unique, so two
@@ -176,6 +181,15 @@ def _build(*, researcher, analyst) -> Study:
         analysed_at=closed_at + timedelta(minutes=2),
     )
     Study.objects.filter(pk=study.pk).update(protocol_locked_at=opened_at)
+
+    # Then a ranking round of the statements that reached consensus, closed and analysed.
+    build_ranking_round(
+        study=study,
+        rating_round=rnd,
+        researcher=researcher,
+        opened_at=closed_at + timedelta(days=RANKING_OPENED_DAYS_AFTER),
+        closed_at=now - timedelta(days=RANKING_CLOSED_DAYS_AGO),
+    )
 
     # Round 2 stays a draft: opening it is the next step a researcher takes, and the demo
     # lets a newcomer take it (see the carried items, adjust, open) instead of skipping it.

@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from competencies.models import Scenario, Statement
+from delphi.consensus.services import consensus_run_start
 from delphi.models import Deviation, Round, RoundItem, RoundPrompt, Study
 from delphi.services.audit import audit_record
 from delphi.services.lifecycle import round_quorum
@@ -282,17 +283,6 @@ def round_open(*, round: Round, by) -> Round:
     return round
 
 
-def _consensus_run_start():
-    try:
-        from delphi.consensus.services import consensus_run_start
-    except ModuleNotFoundError as exc:
-        # Only the engine module being absent is tolerated; a broken import inside it is not.
-        if exc.name not in ("delphi.consensus", "delphi.consensus.services"):
-            raise
-        return None
-    return consensus_run_start
-
-
 AUTOMATIC_BELOW_QUORUM_REASON = (
     "Closed at its deadline by the scheduled sweep although the quorum was not met."
 )
@@ -362,9 +352,5 @@ def round_close(*, round: Round, by=None, reason: str = "") -> Round:
         )
         # Generation rounds collect free text: there is nothing to compute.
         if round.kind in (Round.Kind.RATING, Round.Kind.RANKING):
-            start = _consensus_run_start()
-            if start is None:
-                logger.warning("consensus engine not installed; round %s closed only", round.pk)
-            else:
-                start(round=round, by=by)
+            consensus_run_start(round=round, by=by)
     return round

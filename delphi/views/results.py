@@ -33,6 +33,7 @@ from delphi.models import (
     Round,
     Study,
 )
+from delphi.views.ranking_results import ranking_results_csv
 from lib.spreadsheet import neutralise
 
 # ?sort= value -> the column ordered on. Server-side, so sorting works without script.
@@ -210,7 +211,11 @@ def round_results(request, study, round):
 
     run = selectors.round_latest_run(round=rnd)
     protocol = round_protocol(round=rnd)
-    next_round = Round.objects.filter(study=study, number=rnd.number + 1).first()
+    # The next round of the same kind: a ranking round in between does not block the next
+    # rating round.
+    # One query for both: the later rounds, of any kind.
+    later = list(Round.objects.filter(study=study, number__gt=rnd.number).order_by("number"))
+    next_round = next((r for r in later if r.kind == rnd.kind), None)
     is_researcher = study.user_role == "researcher"
     context = {
         "study": study,
@@ -239,6 +244,7 @@ def round_results(request, study, round):
         "included_text": included_text(run.included if run else None),
         "protocol": protocol,
         "next_round": next_round,
+        "next_number": (later[-1].number if later else rnd.number) + 1,
         "next_round_url": _round_detail_url(study, next_round) if next_round else None,
         "round_detail_url": _round_detail_url(study, rnd),
         "is_researcher": is_researcher,
@@ -246,6 +252,7 @@ def round_results(request, study, round):
         and rnd.status in (Round.Status.CLOSED, Round.Status.ANALYSED)
         and not (run is not None and run_is_live(run)),
         "can_start_next": is_researcher
+        and rnd.kind == Round.Kind.RATING
         and rnd.status == Round.Status.ANALYSED
         and next_round is None,
     }
@@ -254,7 +261,49 @@ def round_results(request, study, round):
 
         # When the stopping rule holds, "Finish the study" replaces "Start next round".
         context["stopping"] = stopping_rule_status(study=study)
+    context["figures"] = _figures_context(study, rnd, groups)
     return render(request, "delphi/results/round_results.html", context)
+
+
+def _figures_context(study, rnd, groups) -> dict:
+    """Tables beside the report's heat map and verdict chart (persisted rows only)."""
+    k = study.min_group_size or 1
+    rows = list(
+        ItemResult.objects.filter(round=rnd)
+        .exclude(group_key="balanced")
+        .order_by("item__order", "item_id")
+        .values_list("item__statement__code", "item__scenario__code", "group_key", "pct_high", "n")
+    )
+    smallest = {}
+    for _, _, key, _, n in rows:
+        smallest[key] = min(smallest.get(key, n), n)
+    shown = ["all"] + [g.code for g in groups if smallest.get(g.code, 0) >= k]
+    table = {}
+    for code, scenario, key, pct, _ in rows:
+        if key in shown:
+            table.setdefault(code + (f"@{scenario}" if scenario else ""), {})[key] = pct
+    labels = {"all": "Whole panel", **{g.code: g.name for g in groups}}
+    verdicts = Counter(
+        (number, verdict)
+        for number, verdict in ItemDecision.objects.filter(round__study=study).values_list(
+            "round__number", "verdict"
+        )
+    )
+    numbers = sorted({n for n, _ in verdicts})
+    return {
+        "groups": [labels[c] for c in shown],
+        "heat": [(item, [values.get(c) for c in shown]) for item, values in table.items()],
+        "verdicts": [
+            (
+                n,
+                verdicts.get((n, "in"), 0),
+                verdicts.get((n, "out"), 0),
+                verdicts.get((n, "none"), 0),
+            )
+            for n in numbers
+        ],
+        "hidden": [labels[g.code] for g in groups if g.code not in shown],
+    }
 
 
 @login_required
@@ -324,6 +373,8 @@ def _cell(value):
 @login_required
 def round_results_csv(request, study, round):
     study, rnd = _study_round(request, study, round)
+    if rnd.kind == Round.Kind.RANKING:
+        return ranking_results_csv(rnd)
     decisions = {
         d.item_id: d
         for d in ItemDecision.objects.filter(round=rnd).only(

@@ -148,9 +148,9 @@ def test_groups_disagree_where_the_slides_say_they_would(demo):
     assert mean("family", "FAM") > mean("all", "FAM")
 
 
-def test_round2_is_a_draft_of_the_carried_items(demo):
+def test_the_next_rating_round_is_a_draft_of_the_carried_items(demo):
     r1 = demo.rounds.get(number=1)
-    r2 = demo.rounds.get(number=2)
+    r2 = demo.rounds.get(kind=Round.Kind.RATING, status=Round.Status.DRAFT)
     assert r2.status == Round.Status.DRAFT
     carried = set(
         ItemDecision.objects.filter(round=r1, carried_forward=True).values_list(
@@ -259,3 +259,35 @@ def test_scale_anchors_are_translated_for_spanish_panelists(demo):
     with translation.override("es"):
         translated = {translation.gettext(label) for label in demo.scale_anchors.values()}
     assert translated == {"No importante", "Importante pero no crítico", "Crítico"}
+
+
+def test_ranking_round_of_the_consensus_statements_is_analysed(demo):
+    from delphi.consensus.ranking import ranking_consensus
+    from delphi.consensus.selectors import round_previous
+    from delphi.models import RankingConcordance, RankingItemResult
+
+    r1 = demo.rounds.get(number=1)
+    ranking = demo.rounds.get(kind=Round.Kind.RANKING)
+    assert ranking.status == Round.Status.ANALYSED and ranking.number > r1.number
+    assert r1.closed_at < ranking.opened_at < ranking.closed_at <= ranking.analysed_at
+    consensus_in = set(
+        ItemDecision.objects.filter(round=r1, verdict="in").values_list(
+            "item__statement_id", flat=True
+        )
+    )
+    assert set(ranking.items.values_list("statement_id", flat=True)) == consensus_in
+    assert ranking.rule_snapshot["ranking_top_k"] == demo.ranking_top_k == 10
+    overall = RankingConcordance.objects.get(round=ranking, group_key="all")
+    assert overall.n_panelists >= 30 and overall.n_items == len(consensus_in)
+    # Real-looking agreement: clearly above chance, short of the 0.7 consensus rule.
+    assert 0.2 < overall.kendall_w < 0.7 and overall.p < 0.001
+    assert ranking_consensus(round=ranking)["reached"] is False
+    assert RankingItemResult.objects.filter(round=ranking, group_key="all").count() == len(
+        consensus_in
+    )
+    # Draft rankings stopped part-way exist, and are not analysed.
+    assert Response.objects.filter(round=ranking, status=Response.Status.DRAFT).exists()
+    # The draft rating round after it is compared with round 1, not with the ranking round.
+    draft = demo.rounds.get(kind=Round.Kind.RATING, status=Round.Status.DRAFT)
+    assert draft.number > ranking.number
+    assert round_previous(round=draft) == r1

@@ -41,7 +41,8 @@ def signed_in(client, username):
 
 
 def study_pages(demo):
-    r1, r2 = demo.rounds.order_by("number")
+    r1 = demo.rounds.get(number=1)
+    r2 = demo.rounds.get(kind="rating", status="draft")
     s = {"study": demo.uuid}
     return {
         "study_detail": (reverse("study_detail", kwargs=s), [content.TITLE]),
@@ -113,7 +114,7 @@ def test_a_newcomer_can_open_round2_and_answer_it_as_a_simulated_panelist(
     from panels.models import Contact
 
     researcher = get_user_model().objects.get(username="researcher")
-    r2 = demo.rounds.get(number=2)
+    r2 = demo.rounds.get(kind="rating", status="draft")
     round_open(round=r2, by=researcher)
     with django_capture_on_commit_callbacks(execute=True):
         invitations_send(round=r2, by=researcher)

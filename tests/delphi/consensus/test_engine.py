@@ -12,7 +12,6 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from delphi.consensus import selectors, services
-from delphi.consensus.tasks import rounds_close_due
 from delphi.models import (
     ConsensusRun,
     GroupConcordance,
@@ -23,6 +22,7 @@ from delphi.models import (
     Round,
     RoundItem,
 )
+from delphi.services.round_tasks import rounds_close_due
 from tests import factories as f
 
 

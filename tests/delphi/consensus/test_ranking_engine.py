@@ -122,7 +122,32 @@ def test_rerun_of_unchanged_rankings_changes_nothing(study):
     assert RankingItemResult.objects.filter(round=rnd).count() == len(ids)
 
 
+def test_drafts_count_under_the_drafts_policy(study):
+    rnd = ranking_round(study)
+    panelists = list(study.panel.panelists.order_by("pk"))
+    items = list(rnd.items.order_by("order"))
+    Response.objects.filter(round=rnd, panelist=panelists[0]).update(status="draft")
+    rank(panelists[1], rnd, items[:2], submitted=False)
+    Response.objects.filter(round=rnd, panelist=panelists[1]).update(status="draft")
+    Round.objects.filter(pk=rnd.pk).update(status=Round.Status.CLOSED, closed_at=timezone.now())
+    study.drafts_policy = "complete"
+    study.save()
+    services.consensus_compute_now(round=rnd)
+    # The complete draft counts; the partial one cannot be analysed and is not "left out".
+    conc = RankingConcordance.objects.get(round=rnd, group_key="all")
+    assert conc.n_panelists == len(panelists) - 1
+    study.drafts_policy = "submitted"
+    study.save()
+    run = services.consensus_compute_now(round=rnd)
+    assert (
+        RankingConcordance.objects.get(round=rnd, group_key="all").n_panelists == len(panelists) - 2
+    )
+    assert run.timings["incomplete_rankings"] == 0
+
+
 def test_incomplete_and_draft_rankings_are_left_out(study):
+    study.drafts_policy = "submitted"
+    study.save()
     rnd = ranking_round(study)
     panelists = list(study.panel.panelists.all())
     items = list(rnd.items.order_by("order"))
@@ -198,6 +223,8 @@ def test_previous_round_skips_rounds_of_another_kind(study):
 
 
 def test_a_group_of_one_has_no_w_and_the_run_still_succeeds(study):
+    study.drafts_policy = "submitted"
+    study.save()
     rnd = ranking_round(study, per_group=2)
     law = study.panel.groups.get(code="law")
     keep = law.panelists.first()

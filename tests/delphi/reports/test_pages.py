@@ -107,3 +107,12 @@ def test_researchers_fill_the_reporting_fields_and_the_map_shows_them(
     html = analyst_client.get(part_url(study, "accord")).content.decode()
     assert "IRB 2026-114" in html and "Save reporting fields" not in html
     assert analyst_client.post(url, {"funding": "x"}).status_code == 403
+
+
+def test_the_results_page_shows_the_figures_with_their_tables(report_world, analyst_client):
+    rnd = report_world.r1
+    url = reverse("round_results", kwargs={"study": report_world.study.uuid, "round": rnd.uuid})
+    html = analyst_client.get(url).content.decode()
+    assert "figures/heatmap.png?round=1" in html and "figures/verdicts.png" in html
+    assert "The heat map as a table" in html and "Items by verdict and round" in html
+    assert "Peer workers" in html.split("Not shown on their own")[1][:200]
