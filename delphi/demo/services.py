@@ -202,9 +202,17 @@ def _build(*, researcher, analyst) -> Study:
         instructions_es=ROUND2_INSTRUCTIONS_ES,
     )
     demo_newcomers_build(study, groups)
+    _build_open_round(round2, researcher)
     demo_spanish_fields(study)
     study.refresh_from_db()
     return study
+
+
+def _build_open_round(rnd: Round, researcher) -> None:
+    """The demo's open rating round with partial answers (delphi/demo/open_round.py)."""
+    from delphi.demo.open_round import demo_open_round
+
+    demo_open_round(round=rnd, researcher=researcher, token_hash=_unusable_token_hash)
 
 
 def _build_groups(study: Study) -> dict[str, StakeholderGroup]:

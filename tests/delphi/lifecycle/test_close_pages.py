@@ -91,3 +91,13 @@ def test_analysts_cannot_close(rnd, analyst_client):
 def test_confirmation_query_count(rnd, researcher_client, django_assert_max_num_queries):
     with django_assert_max_num_queries(14):
         researcher_client.get(_close_url(rnd))
+
+
+def test_results_flag_a_round_closed_below_quorum(rnd, researcher, researcher_client):
+    from delphi.services.rounds import round_close
+
+    round_close(round=rnd, by=researcher, reason="Funding ends.")
+    html = researcher_client.get(
+        reverse("round_results", kwargs={"study": rnd.study.uuid, "round": rnd.uuid})
+    ).content.decode()
+    assert "Below quorum." in html and "6 of 10 eligible panelists counted" in html

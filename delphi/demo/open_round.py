@@ -1,0 +1,142 @@
+"""The demo's open rating round: invitations sent, and answers part-way, as a live round is.
+
+A newcomer sees the participation page, the close confirmation (submitted, complete drafts,
+partial drafts, not started, by group) and the attrition check with real-looking numbers.
+Deterministic: the same seed gives the same panel every time.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.utils import timezone
+
+from delphi.models import Rating, Response, Round
+from panels.models import Invitation, Panelist
+
+OPENED_DAYS_AGO = 6
+DEADLINE_IN_DAYS = 8
+SEED = 20261201
+# Shares of each answer state among the active panelists who took part in the previous round,
+# per stakeholder group: some groups answer faster than others. The rest have not started.
+STATE_SHARES = {
+    "default": (0.50, 0.12, 0.14),  # submitted, complete draft, partial draft
+    "peer": (0.30, 0.10, 0.15),
+    "family": (0.35, 0.10, 0.20),
+}
+
+
+def demo_open_round(*, round: Round, researcher, token_hash) -> dict:
+    """Open the draft rating round ``round`` (backdated), invite the active panel and write
+    simulated answers. Returns the counts per state. ``token_hash`` makes unusable hashes."""
+    from delphi.services.rounds import round_open, round_update
+
+    now = timezone.now()
+    opened_at = now - timedelta(days=OPENED_DAYS_AGO)
+    round_update(round=round, by=researcher, closes_at=now + timedelta(days=DEADLINE_IN_DAYS))
+    round_open(round=round, by=researcher)
+    Round.objects.filter(pk=round.pk).update(opened_at=opened_at)
+    round.refresh_from_db()
+
+    rng = random.Random(SEED)
+    study = round.study
+    items = list(round.items.select_related("carried_from"))
+    previous = {
+        (r.response.panelist_id, r.item_id): r.value
+        for r in Rating.objects.filter(
+            item_id__in=[i.carried_from_id for i in items if i.carried_from_id],
+            response__status=Response.Status.SUBMITTED,
+        ).select_related("response")
+    }
+    took_part = set(
+        Response.objects.filter(
+            round__study=study, status=Response.Status.SUBMITTED, round__number__lt=round.number
+        ).values_list("panelist_id", flat=True)
+    )
+    panelists = list(
+        Panelist.objects.filter(
+            panel_id=study.panel_id, status=Panelist.Status.ACTIVE, unsubscribed_at__isnull=True
+        )
+        .select_related("group")
+        .order_by("pk")
+    )
+    sent_at = opened_at + timedelta(minutes=5)
+    Invitation.objects.bulk_create(
+        Invitation(
+            panelist=p,
+            token_hash=token_hash(),
+            status=Invitation.Status.SENT,
+            sent_at=sent_at,
+            expires_at=now + timedelta(days=120),
+            send_count=1,
+        )
+        for p in panelists
+    )
+    # The invitations went out when the round opened (bulk_create stamps the present).
+    Invitation.objects.filter(panelist__in=panelists, sent_at=sent_at).update(created_at=sent_at)
+
+    counts = {"submitted": 0, "complete": 0, "partial": 0, "not_started": 0}
+    responses, answers, opened = [], [], []
+    for p in panelists:
+        submit, complete, partial = (
+            STATE_SHARES.get(p.group.code if p.group else "") or (STATE_SHARES["default"])
+        )
+        draw = rng.random()
+        if p.pk not in took_part:
+            state = "not_started"
+        elif draw < submit:
+            state = "submitted"
+        elif draw < submit + complete:
+            state = "complete"
+        elif draw < submit + complete + partial:
+            state = "partial"
+        else:
+            state = "not_started"
+        counts[state] += 1
+        if state == "not_started":
+            if rng.random() < 0.3:
+                opened.append(p.pk)  # opened the link, answered nothing yet
+            continue
+        opened.append(p.pk)
+        at = opened_at + timedelta(hours=rng.uniform(2, 24 * (OPENED_DAYS_AGO - 1)))
+        response = Response(
+            round=round,
+            panelist=p,
+            status=Response.Status.SUBMITTED if state == "submitted" else Response.Status.DRAFT,
+            submitted_at=at if state == "submitted" else None,
+        )
+        responses.append((response, at))
+        todo = (
+            items
+            if state != "partial"
+            else items[: max(1, int(len(items) * rng.uniform(0.2, 0.7)))]
+        )
+        for item in todo:
+            before = previous.get((p.pk, item.carried_from_id))
+            if before is None:
+                value = None if rng.random() < 0.5 else rng.randint(4, 8)
+            else:
+                # Feedback pulls ratings a step towards the panel's centre, sometimes.
+                step = rng.choice((-1, 0, 0, 0, 1)) if before in (4, 5, 6) else 0
+                if before <= 3 and rng.random() < 0.3:
+                    step = 1
+                if before >= 8 and rng.random() < 0.2:
+                    step = -1
+                value = min(9, max(1, before + step))
+            answers.append((response, item, value))
+    Response.objects.bulk_create([r for r, _ in responses])
+    Rating.objects.bulk_create(
+        [
+            Rating(response=r, item=item, value=value, unable=value is None)
+            for r, item, value in answers
+        ],
+        batch_size=1000,
+    )
+    for r, at in responses:
+        r.started_at = at - timedelta(minutes=35)
+    Response.objects.bulk_update([r for r, _ in responses], ["started_at"])
+    Invitation.objects.filter(panelist_id__in=opened, sent_at=sent_at).update(
+        status=Invitation.Status.OPENED, opened_at=sent_at + timedelta(hours=3)
+    )
+    return counts
