@@ -10,6 +10,7 @@ from delphi.consensus.definitions import PRESETS as STATS_PRESETS
 from delphi.models import Membership, Round, Study
 from delphi.services.protocol import MEASURES, OPS, SCOPES
 from lib import csvtable
+from panels.forms import PanelistForm
 
 SCOPE_LABELS = {
     "all": "The whole panel",
@@ -594,6 +595,16 @@ class CodingForm(forms.Form):
 class CodeWithdrawForm(forms.Form):
     code_id = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(max_length=500, label="Why withdraw this code")
+
+
+class PanelistEditForm(PanelistForm):
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason for a group change",
+        help_text="Needed when a panelist who has already rated moves to another stakeholder "
+        "group: the move is recorded and the rounds they answered are marked for re-analysis.",
+    )
 
 
 class CustomMessageForm(forms.Form):

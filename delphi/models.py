@@ -237,6 +237,9 @@ class Round(models.Model):
     quorum_at_close = models.JSONField(null=True, blank=True)
     # The protocol as it stood when the round opened: scale, bands, definition, quantiles.
     rule_snapshot = models.JSONField(null=True, blank=True)
+    # Set when something the analysis read changed after it ran (a panelist who rated moved
+    # to another group); cleared by the next consensus run.
+    inputs_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Reminder slots: [{"anchor": "open"|"deadline", "days": n}], sent by the sweep.
     reminder_plan = models.JSONField(default=default_reminder_plan, blank=True)
@@ -576,7 +579,38 @@ class Deviation(models.Model):
         ]
 
 
+class AuditRowImmutable(Exception):
+    """An audit row was about to be changed or deleted through the ORM: rows are append-only."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditRowImmutable("Audit rows are append-only: they cannot be updated.")
+
+    def delete(self):
+        raise AuditRowImmutable("Audit rows are append-only: they cannot be deleted.")
+
+    update.queryset_only = True
+    delete.queryset_only = True
+
+
 class AuditEvent(models.Model):
+    """One change that can move a result: who, when, the object, the old and new values.
+
+    Append-only: ``save()`` of an existing row, ``delete()`` and queryset ``update()``/``delete()``
+    raise ``AuditRowImmutable``; on PostgreSQL a trigger refuses the same in SQL (migration
+    0009_audit_trail). Rows are chained per study by ``delphi.services.audit.audit_seal``:
+    ``chain_seq`` is the row's place in its study's chain, ``hash`` is SHA-256 over its content
+    and ``prev_hash``. The content hashed holds no database ids, so an imported archive verifies.
+    """
+
+    class Source(models.TextChoices):
+        RESEARCHER = "researcher", _("Researcher")
+        PANELIST = "panelist", _("Panelist")
+        ADMIN = "admin", _("Site administrator")
+        IMPORT = "import", _("Import")
+        SYSTEM = "system", _("System")
+
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -585,10 +619,53 @@ class AuditEvent(models.Model):
     verb = models.CharField(max_length=60)
     detail = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(auto_now_add=True)
+    # Who, as text that survives the account or panelist being removed: a username, a
+    # panelist's public id, "import", "system".
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.SYSTEM)
+    actor_label = models.CharField(max_length=150, blank=True)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=80, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    chain_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["study", "-at"], name="audit_study_at")]
+        indexes = [
+            models.Index(fields=["study", "-at"], name="audit_study_at"),
+            models.Index(fields=["study", "object_type", "object_id"], name="audit_study_object"),
+            models.Index(
+                fields=["study", "id"], condition=Q(chain_seq__isnull=True), name="audit_unsealed"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "chain_seq"],
+                condition=Q(chain_seq__isnull=False),
+                name="audit_chain_seq_unique",
+            ),
+        ]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditRowImmutable("Audit rows are append-only: they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditRowImmutable("Audit rows are append-only: they cannot be deleted.")
+
+
+class AuditPurge(models.Model):
+    """A study being deleted on purpose (the demo rebuilding itself): while its id is here,
+    PostgreSQL's audit trigger lets the cascade remove its audit rows. Used only by
+    ``delphi.services.audit.study_purge``, inside one transaction."""
+
+    study_id = models.BigIntegerField(unique=True)
 
 
 class ConsensusRun(models.Model):

@@ -205,6 +205,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delphi.tasks.sweep_due",
         "schedule": float(SWEEP_SECONDS),
     },
+    # Chain the audit rows panelists' autosaves wrote since the last seal (audit_seal_due).
+    "seal-audit-rows": {
+        "task": "delphi.tasks.audit_seal_due",
+        "schedule": 60.0,
+    },
 }
 # Without a broker, `manage.py runserver` runs the same sweep in a thread every
 # SWEEP_SECONDS (EMBEDDED_SWEEP=false turns it off).

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from delphi.views import coding, framework, imports, lifecycle, panel, rounds, studies
+from delphi.views import audit, coding, framework, imports, lifecycle, panel, rounds, studies
 
 s = "studies/<uuid:study>/"
 r = s + "rounds/<uuid:round>/"
@@ -17,6 +17,8 @@ urlpatterns = [
     path(s + "members/remove/", studies.study_member_remove_view, name="study_member_remove"),
     path(s + "participation/", lifecycle.study_participation, name="study_participation"),
     path(s + "final/", lifecycle.study_final, name="study_final"),
+    path(s + "audit/", audit.audit_log, name="audit_log"),
+    path(s + "audit.csv", audit.audit_log_csv, name="audit_log_csv"),
     # Panel
     path(s + "panel/", panel.panel_detail, name="panel_detail"),
     path(s + "panel/groups/new/", panel.group_create_view, name="group_create"),

@@ -26,7 +26,6 @@ from django.utils import timezone
 from delphi.consensus import selectors
 from delphi.consensus.rows import build_rows, rows_insert
 from delphi.models import (
-    AuditEvent,
     ConsensusRun,
     GroupConcordance,
     ItemChange,
@@ -36,6 +35,7 @@ from delphi.models import (
     RoundItem,
     Study,
 )
+from delphi.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -152,11 +152,14 @@ def consensus_run_start(*, round: Round, by=None) -> ConsensusRun:
     if active is not None:
         return active
     run = ConsensusRun.objects.create(round=round, stage="Waiting for the worker")
-    AuditEvent.objects.create(
-        study_id=round.study_id,
+    audit_record(
+        study=round.study,
         actor=by if getattr(by, "pk", None) else None,
         verb="consensus_run_start",
-        detail={"round": round.number, "run": str(run.uuid)},
+        obj=round,
+        object_label=f"Round {round.number}",
+        round=round.number,
+        run=str(run.uuid),
     )
     transaction.on_commit(lambda: consensus_run_task.delay(run.pk))
     return run
@@ -427,7 +430,7 @@ def _own(run_id: int, attempt: int) -> None:
 def _mark_analysed(rnd: Round) -> None:
     changed = Round.objects.filter(
         pk=rnd.pk, status__in=[Round.Status.CLOSED, Round.Status.ANALYSED]
-    ).update(status=Round.Status.ANALYSED, analysed_at=timezone.now())
+    ).update(status=Round.Status.ANALYSED, analysed_at=timezone.now(), inputs_changed_at=None)
     if changed != 1:
         raise ValidationError(f"Round {rnd.number} changed status while it was being analysed.")
 
@@ -450,6 +453,19 @@ def _finish(
     )
     if changed != 1:
         raise RunLost(f"run {run_id} attempt {attempt} was re-claimed")
+    run = ConsensusRun.objects.select_related("round__study").get(pk=run_id)
+    rnd = run.round
+    audit_record(
+        study=rnd.study,
+        verb="consensus_run_done",
+        obj=rnd,
+        object_label=f"Round {rnd.number}",
+        new={"fingerprint": fingerprint, "engine_version": ENGINE_VERSION},
+        round=rnd.number,
+        run=str(run.uuid),
+        unchanged=unchanged,
+        included=included or {},
+    )
 
 
 def consensus_compute_now(*, round: Round, by=None) -> ConsensusRun:
@@ -561,11 +577,16 @@ def round_create_next(*, round: Round, by=None, carry_also=()) -> Round:
                     )
                 )
             ItemChange.objects.bulk_create(changes)
-            AuditEvent.objects.create(
-                study_id=round.study_id,
+            audit_record(
+                study=round.study,
                 actor=user,
                 verb="round_create_next",
-                detail={"from_round": round.number, "round": new.number, "items": len(carried)},
+                obj=new,
+                object_label=f"Round {new.number}",
+                new={"items": [i.statement.code for i in carried]},
+                from_round=round.number,
+                round=new.number,
+                items=len(carried),
             )
     except IntegrityError:
         raise ValidationError(

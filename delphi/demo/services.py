@@ -24,6 +24,7 @@ from delphi.demo.simulation import SimPanelist, simulate_panel
 from delphi.demo.spanish import demo_spanish_fields
 from delphi.demo.statements import STATEMENTS
 from delphi.models import Membership, Rating, Response, Round, Study
+from delphi.services.audit import study_purge
 from panels.models import Contact, Invitation, Panel, Panelist, StakeholderGroup
 
 # The accounts `make run` prints. Demo-only: never load the demo into a production database.
@@ -100,7 +101,9 @@ def demo_delete(*, study: Study) -> None:
         raise ValueError("Only the demo study can be deleted this way.")
     with transaction.atomic():
         panel_id, framework_id = study.panel_id, study.framework_id
-        study.delete()  # rounds, items, responses, ratings, results, members, audit trail
+        # Rounds, items, responses, ratings, results, members, and the audit trail: the one
+        # deliberate way audit rows go (study_purge).
+        study_purge(study=study)
         # Panelists and statements are PROTECTed from their groups and domains: go leaf first.
         Panelist.objects.filter(panel_id=panel_id).delete()
         Panel.objects.filter(pk=panel_id).delete()

@@ -7,6 +7,7 @@ from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
+from competencies.models import Statement
 from delphi.models import PromptAnswer, Rating, Response, Round, RoundItem, RoundPrompt, Study
 from panels.models import Invitation, Panelist
 
@@ -226,6 +227,11 @@ class AutosaveTarget:
     language: str
     response_id: int | None
     response_excluded: bool
+    # For the audit row the autosave writes in the same statement.
+    public_id: str = ""
+    item_uuid: str = ""
+    statement_code: str = ""
+    round_number: int = 0
 
 
 def _table(model) -> str:
@@ -247,8 +253,10 @@ def autosave_target(*, invitation_id, panelist_id, round_uuid, item_uuid) -> Aut
     uuid_field = RoundItem._meta.get_field("uuid")
     sql = f"""
         SELECT ri.id, r.id, r.status, (r.closes_at IS NULL OR r.closes_at > %s),
-               s.id, s.scale_min, s.scale_max, p.status, p.language, resp.id, resp.excluded
+               s.id, s.scale_min, s.scale_max, p.status, p.language, resp.id, resp.excluded,
+               p.public_id, st.code, r.number
         FROM {_table(RoundItem)} ri
+        JOIN {_table(Statement)} st ON st.id = ri.statement_id
         JOIN {_table(Round)} r ON r.id = ri.round_id
         JOIN {_table(Study)} s ON s.id = r.study_id
         JOIN {_table(Panelist)} p ON p.panel_id = s.panel_id
@@ -270,7 +278,8 @@ def autosave_target(*, invitation_id, panelist_id, round_uuid, item_uuid) -> Aut
         row = cursor.fetchone()
     if row is None:
         return None
-    item_id, round_id, status, before_deadline, study_id, lo, hi, p_status, lang, rid, excl = row
+    (item_id, round_id, status, before_deadline, study_id, lo, hi, p_status, lang, rid, excl,
+     public_id, code, number) = row  # fmt: skip
     return AutosaveTarget(
         item_id=item_id,
         round_id=round_id,
@@ -283,6 +292,10 @@ def autosave_target(*, invitation_id, panelist_id, round_uuid, item_uuid) -> Aut
         language=lang,
         response_id=rid,
         response_excluded=bool(excl),
+        public_id=public_id,
+        item_uuid=str(item_uuid),
+        statement_code=code,
+        round_number=number,
     )
 
 

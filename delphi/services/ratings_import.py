@@ -27,7 +27,7 @@ from django.utils import timezone
 from delphi.consensus.ratings_csv import parse_ratings
 from delphi.consensus.services import round_protocol
 from delphi.consensus.stats import ALL, Scale
-from delphi.models import Rating, Response, Round
+from delphi.models import AuditEvent, Rating, Response, Round, RoundItem
 from delphi.services.audit import audit_record
 from lib import csvtable
 from panels.models import Panelist
@@ -45,6 +45,17 @@ class Problem:
     line: str  # "7", or "7, 9, 12 and 40 more" when one problem covers several lines
     column: str
     problem: str
+
+
+class OnlineAnswersWouldChange(Exception):
+    """The file would change answers panelists gave online; nothing was written. The
+    researcher may import it again with ``overwrite_online=True``. ``affected`` lists each
+    panelist: public id, ratings the file would add and change, and whether it would mark
+    their response submitted."""
+
+    def __init__(self, affected: list[dict]):
+        super().__init__(f"{len(affected)} panelist(s) answered online")
+        self.affected = affected
 
 
 class RatingsImportRefused(Exception):
@@ -265,13 +276,19 @@ def _check(rnd: Round, frame: pd.DataFrame, lines: np.ndarray, has_group: bool) 
     return _Plan(frame=frame, panelists=panelists, public_ids=public_ids, groups=groups)
 
 
-def ratings_import(*, round: Round, source: bytes, filename: str, by) -> dict:
+def ratings_import(
+    *, round: Round, source: bytes, filename: str, by, overwrite_online: bool = False
+) -> dict:
     """Check RATINGS.csv against `round` and, when it is clean, write it in one transaction.
 
     Each external panelist gets a Panelist in the study's panel (matched, or created with a
     derived public id and no contact details), a submitted Response and one Rating per row,
     upserted. Returns the counts shown to the researcher. Raises RatingsImportRefused with
     every problem found, having written nothing.
+
+    An answer a panelist gave on the questionnaire (a rating with ``seq`` > 0, or their draft)
+    is never overwritten nor marked submitted unless ``overwrite_online`` is True: otherwise
+    ``OnlineAnswersWouldChange`` names the panelists, and nothing is written.
     """
     rnd = round
     name = (filename or "RATINGS.csv").replace("\\", "/").rsplit("/", 1)[-1][:200]
@@ -292,7 +309,7 @@ def ratings_import(*, round: Round, source: bytes, filename: str, by) -> dict:
     if len(lines) != len(frame):  # the two readers disagree: a bug, never a silent mismatch
         raise RuntimeError("RATINGS.csv line numbers do not line up with the parsed rows")
     plan = _check(rnd, frame, lines, has_group)
-    return _write(rnd, plan, name=name, by=by)
+    return _write(rnd, plan, name=name, by=by, overwrite_online=overwrite_online)
 
 
 def size_message(name: str, size: int) -> str:
@@ -350,7 +367,7 @@ def _ratings_upsert(rows: list[tuple], now) -> None:
             )
 
 
-def _write(rnd: Round, plan: _Plan, *, name: str, by) -> dict:
+def _write(rnd: Round, plan: _Plan, *, name: str, by, overwrite_online: bool = False) -> dict:
     study = rnd.study
     now = timezone.now()
     with transaction.atomic():
@@ -401,15 +418,18 @@ def _write(rnd: Round, plan: _Plan, *, name: str, by) -> dict:
             ).update(status=Response.Status.SUBMITTED, submitted_at=now)
         response_of = dict(Response.objects.filter(round=rnd).values_list("panelist_id", "pk"))
 
-        stored = {
-            (r, i): (v, u)
-            for r, i, v, u in Rating.objects.filter(response__round=rnd).values_list(
-                "response_id", "item_id", "value", "unable"
-            )
-        }
+        stored, online = {}, set()
+        for r, i, v, u, seq in Rating.objects.filter(response__round=rnd).values_list(
+            "response_id", "item_id", "value", "unable", "seq"
+        ):
+            stored[(r, i)] = (v, u)
+            if seq > 0:
+                online.add(r)
+        # A draft started online (the import would submit it) is an online answer too.
+        online |= {response_of[pk] for pk in drafts}
         frame = plan.frame
         response_ids = frame["panelist"].map(lambda e: response_of[panelist_pk[e]])
-        rows, changed, unchanged = [], 0, 0
+        rows, old_rows, changed, unchanged = [], [], 0, 0
         for response_id, item_id, value in zip(
             response_ids, frame["item_id"], frame["value"], strict=True
         ):
@@ -422,6 +442,10 @@ def _write(rnd: Round, plan: _Plan, *, name: str, by) -> dict:
             if before is not None:
                 changed += 1
             rows.append((int(response_id), int(item_id), *wanted))
+            old_rows.append(before)
+        touched = _touched(rows, old_rows, online, drafts, response_of)
+        if touched and not overwrite_online:
+            raise OnlineAnswersWouldChange(_affected(touched))
         # Only new or different ratings are written, so an unchanged re-import touches nothing
         # (not even updated_at).
         _ratings_upsert(rows, now)
@@ -442,5 +466,94 @@ def _write(rnd: Round, plan: _Plan, *, name: str, by) -> dict:
             "items": int(frame["item_id"].nunique()),
             "groups": sorted(set(frame["group"]) - {ALL}),
         }
-        audit_record(study=study, verb="ratings_import", actor=by, **summary)
+        summary["online_overwritten"] = sorted(t["public_id"] for t in _affected(touched))
+        audit_record(
+            study=study,
+            verb="ratings_import",
+            actor=by,
+            source=AuditEvent.Source.IMPORT,
+            obj=rnd,
+            object_label=f"Round {rnd.number}",
+            **summary,
+        )
+        _audit_changes(study, rnd, by, name, rows, old_rows, touched)
     return summary
+
+
+def _touched(rows, old_rows, online, drafts, response_of) -> dict:
+    """response id -> {"new": [...], "changed": [...], "submitted": bool} for online ones."""
+    touched: dict[int, dict] = {}
+    draft_responses = {response_of[pk] for pk in drafts}
+    for (response_id, item_id, *_), before in zip(rows, old_rows, strict=True):
+        if response_id in online:
+            entry = touched.setdefault(response_id, {"new": [], "changed": [], "submitted": False})
+            entry["changed" if before is not None else "new"].append(item_id)
+    for response_id in draft_responses:
+        touched.setdefault(response_id, {"new": [], "changed": [], "submitted": False})
+        touched[response_id]["submitted"] = True
+    return touched
+
+
+def _affected(touched: dict) -> list[dict]:
+    if not touched:
+        return []
+    public = dict(
+        Response.objects.filter(pk__in=list(touched)).values_list("pk", "panelist__public_id")
+    )
+    return sorted(
+        (
+            {
+                "public_id": public[r],
+                "new": len(t["new"]),
+                "changed": len(t["changed"]),
+                "submitted": t["submitted"],
+            }
+            for r, t in touched.items()
+        ),
+        key=lambda a: a["public_id"],
+    )
+
+
+def _audit_changes(study, rnd, by, name, rows, old_rows, touched) -> None:
+    """One audit row per panelist whose ratings the import wrote: which items, old and new."""
+    if not rows:
+        return
+    code_of = {
+        i.pk: i.key
+        for i in RoundItem.objects.filter(round=rnd).select_related("statement", "scenario")
+    }
+    per: dict[int, tuple[dict, dict]] = {}
+    for (response_id, item_id, value, unable), before in zip(rows, old_rows, strict=True):
+        old, new = per.setdefault(response_id, ({}, {}))
+        code = code_of.get(item_id, str(item_id))
+        new[code] = "unable" if unable else value
+        if before is not None:
+            old[code] = "unable" if before[1] else before[0]
+    who = dict(Response.objects.filter(pk__in=list(per)).values_list("pk", "panelist__public_id"))
+    panelist_of = dict(Response.objects.filter(pk__in=list(per)).values_list("pk", "panelist_id"))
+    now = timezone.now()
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                study=study,
+                actor=by if getattr(by, "pk", None) else None,
+                panelist_id=panelist_of[r],
+                verb="rating.import",
+                detail={
+                    "file": name,
+                    "round": rnd.number,
+                    "online_answer": r in touched,
+                },
+                source=AuditEvent.Source.IMPORT,
+                actor_label=by.get_username() if getattr(by, "pk", None) else "import",
+                object_type="response",
+                object_id=who[r],
+                object_label=f"{who[r]} in round {rnd.number}",
+                old=old or None,
+                new=new,
+                at=now,
+            )
+            for r, (old, new) in per.items()
+        ],
+        batch_size=BATCH,
+    )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from delphi.models import (
+    AuditEvent,
     PromptAnswer,
     Rating,
     Response,
@@ -124,25 +125,121 @@ def rating_save(*, target: AutosaveTarget, seq: int | None = None, **fields) -> 
         response_id, target.response_excluded = response.pk, response.excluded
     if target.response_excluded:
         raise ValidationError(_("You have withdrawn from this study, so answers are not saved."))
-    ops = connection.ops
-    table = ops.quote_name(Rating._meta.db_table)
-    columns = ["response_id", "item_id", "value", "unable", "comment", "change_reason", "seq"]
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        return _rating_upsert_audited_pg(target, response_id, values, update, seq, now)
+    with transaction.atomic():
+        old = _rating_fields(response_id, target.item_id)
+        applied = _rating_upsert(response_id, target.item_id, values, update, seq, now)
+        if applied:
+            given = {k: values[k] for k in update}
+            new = {k: values[k] for k in RATING_FIELDS} if old is None else old | given
+            if new != old:
+                _rating_audit_orm(target, update, old, new, seq, now)
+    return applied
+
+
+RATING_FIELDS = ("value", "unable", "comment", "change_reason")
+RATING_COLUMNS = ["response_id", "item_id", "value", "unable", "comment", "change_reason", "seq"]
+
+
+def _rating_upsert_sql(update: list[str], seq: int | None) -> str:
+    table = connection.ops.quote_name(Rating._meta.db_table)
     assigned = [*update, "updated_at"]
     newer = ""
     if seq is not None:
         assigned.append("seq")
         newer = f" WHERE {table}.seq < excluded.seq"
     assignments = ", ".join(f"{c} = excluded.{c}" for c in assigned)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}, updated_at) "  # noqa: S608 - names
+    return (
+        f"INSERT INTO {table} ({', '.join(RATING_COLUMNS)}, updated_at) "  # noqa: S608 - names
         f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
         f"ON CONFLICT (response_id, item_id) DO UPDATE SET {assignments}{newer}"
     )
-    params = [response_id, target.item_id] + [values[c] for c in columns[2:6]]
-    params += [seq or 0, ops.adapt_datetimefield_value(timezone.now())]
+
+
+def _rating_params(response_id, item_id, values, seq, now) -> list:
+    params = [response_id, item_id] + [values[c] for c in RATING_FIELDS]
+    return params + [seq or 0, connection.ops.adapt_datetimefield_value(now)]
+
+
+def _rating_upsert(response_id, item_id, values, update, seq, now) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _rating_upsert_sql(update, seq), _rating_params(response_id, item_id, values, seq, now)
+        )
+        return cursor.rowcount != 0
+
+
+def _rating_fields(response_id, item_id) -> dict | None:
+    row = (
+        Rating.objects.filter(response_id=response_id, item_id=item_id)
+        .values(*RATING_FIELDS)
+        .first()
+    )
+    return row
+
+
+def _rating_audit_orm(target, update, old, new, seq, now) -> None:
+    AuditEvent.objects.create(
+        study_id=target.study_id,
+        panelist_id=target.panelist_id,
+        verb="rating.autosave",
+        detail={"round": target.round_number, "seq": seq},
+        source=AuditEvent.Source.PANELIST,
+        actor_label=target.public_id,
+        object_type="rating",
+        object_id=target.item_uuid,
+        object_label=target.statement_code,
+        old=None if old is None else {k: old[k] for k in update},
+        new={k: new[k] for k in update},
+        at=now,
+    )
+
+
+def _rating_upsert_audited_pg(target, response_id, values, update, seq, now) -> bool:
+    """The upsert and its audit row in ONE statement (data-modifying CTEs): the hot path
+    stays one round trip. ``old`` reads the row as it was before the statement (all parts of
+    a statement share one snapshot); the audit row is written only when the upsert applied
+    and changed something."""
+    rating = connection.ops.quote_name(Rating._meta.db_table)
+    audit = connection.ops.quote_name(AuditEvent._meta.db_table)
+    pairs = lambda alias: ", ".join(f"'{c}', {alias}.{c}" for c in update)  # noqa: E731
+    same = " AND ".join(f"old.{c} IS NOT DISTINCT FROM up.{c}" for c in RATING_FIELDS)
+    sql = f"""
+        WITH old AS (
+            SELECT {", ".join(RATING_FIELDS)} FROM {rating}
+            WHERE response_id = %s AND item_id = %s
+        ), up AS (
+            {_rating_upsert_sql(update, seq)}
+            RETURNING {", ".join(RATING_FIELDS)}
+        ), aud AS (
+            INSERT INTO {audit} (study_id, panelist_id, verb, detail, at, source, actor_label,
+                                 object_type, object_id, object_label, old, new, prev_hash, hash)
+            SELECT %s, %s, 'rating.autosave', jsonb_build_object('round', %s, 'seq', %s), %s,
+                   'panelist', %s, 'rating', %s, %s,
+                   (SELECT jsonb_build_object({pairs("old")}) FROM old),
+                   jsonb_build_object({pairs("up")}), '', ''
+            FROM up
+            WHERE NOT EXISTS (SELECT 1 FROM old WHERE {same})
+        )
+        SELECT count(*) FROM up
+    """  # noqa: S608 - names from model metadata and a fixed field list; values are parameters
+    params = [response_id, target.item_id]
+    params += _rating_params(response_id, target.item_id, values, seq, now)
+    params += [
+        target.study_id,
+        target.panelist_id,
+        target.round_number,
+        seq,
+        now,
+        target.public_id,
+        target.item_uuid,
+        target.statement_code,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount != 0
+        return cursor.fetchone()[0] != 0
 
 
 def response_for_ids(*, panelist_id: int, round_id: int) -> Response:
@@ -188,6 +285,13 @@ def ratings_save_page(
             )
         for row in with_value + without_value:
             row.response = response
+        posted = with_value + without_value
+        before = {
+            r["item_id"]: r
+            for r in Rating.objects.filter(
+                response=response, item__in=[r.item for r in posted]
+            ).values("item_id", *RATING_FIELDS)
+        }
         if with_value:
             Rating.objects.bulk_create(
                 with_value,
@@ -208,7 +312,38 @@ def ratings_save_page(
             Rating.objects.filter(
                 response=response, item__in=[r.item for r in with_value + without_value]
             ).update(seq=F("seq") + 1)
+            _audit_page_post(study, round, panelist, posted, before, with_value)
     return response
+
+
+def _audit_page_post(study, round, panelist, posted, before, with_value) -> None:
+    """One audit row per rating the page post changed, with the old and new fields."""
+    rows, now = [], timezone.now()
+    valued = {id(r) for r in with_value}
+    for row in posted:
+        fields = RATING_FIELDS if id(row) in valued else ("comment", "change_reason")
+        old = before.get(row.item.pk)
+        new = {f: getattr(row, f) for f in fields}
+        old_part = None if old is None else {f: old[f] for f in fields}
+        if old_part == new:
+            continue
+        rows.append(
+            AuditEvent(
+                study=study,
+                panelist=panelist,
+                verb="rating.page_save",
+                detail={"round": round.number},
+                source=AuditEvent.Source.PANELIST,
+                actor_label=panelist.public_id,
+                object_type="rating",
+                object_id=str(row.item.uuid),
+                object_label=row.item.statement.code,
+                old=old_part,
+                new=new,
+                at=now,
+            )
+        )
+    AuditEvent.objects.bulk_create(rows)
 
 
 def response_set_last_page(*, response: Response | None, page: int) -> None:

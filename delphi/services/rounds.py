@@ -113,6 +113,10 @@ def round_update(*, round: Round, by, **fields) -> Round:
             study=current.study,
             verb="round_update",
             actor=by,
+            obj=current,
+            object_label=f"Round {current.number}",
+            old={k: getattr(current, k) for k in changed},
+            new=changed,
             round=current.number,
             fields=sorted(changed),
         )
@@ -156,6 +160,7 @@ def round_set_items(*, round: Round, statement_ids, by, scenario_ids=()) -> list
     )
     with transaction.atomic():
         existing = {(i.statement_id, i.scenario_id): i for i in round.items.all()}
+        before = _item_labels(round)
         keep, create = [], []
         for order, key in enumerate(wanted):
             item = existing.pop(key, None)
@@ -174,11 +179,25 @@ def round_set_items(*, round: Round, statement_ids, by, scenario_ids=()) -> list
             study=round.study,
             verb="round_set_items",
             actor=by,
+            obj=round,
+            object_label=f"Round {round.number}",
+            old={"items": before},
+            new={"items": _item_labels(round)},
             round=round.number,
             items=len(wanted),
             scenarios=len(scenario_ids),
         )
     return list(round.items.all())
+
+
+def _item_labels(rnd: Round) -> list[str]:
+    """The round's items in order, as statement code (and @scenario code)."""
+    return [
+        code + (f"@{scenario}" if scenario else "")
+        for code, scenario in rnd.items.order_by("order", "id").values_list(
+            "statement__code", "scenario__code"
+        )
+    ]
 
 
 def round_prompt_add(

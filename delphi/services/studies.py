@@ -111,6 +111,7 @@ def study_update(*, study: Study, by, data: dict, reason: str = "") -> list[Devi
                         by=by,
                     )
                 )
+        old_values = {name: getattr(current, name) for name in [*changed, "consent_version"]}
         if "consent_text" in changed or "consent_text_es" in changed:
             # Panelists consent to a version; new text means earlier consents were to other words.
             current.consent_version += 1
@@ -123,8 +124,13 @@ def study_update(*, study: Study, by, data: dict, reason: str = "") -> list[Devi
             study=current,
             verb="study_update",
             actor=by,
+            obj=current,
+            object_label=current.short_title or current.title,
+            old={name: old_values[name] for name in changed},
+            new={name: getattr(current, name) for name in changed},
             fields=sorted(changed),
             deviations=len(deviations),
+            protocol_locked=current.is_locked,
             reason=reason,
         )
     for name, value in changed.items():

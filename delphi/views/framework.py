@@ -13,9 +13,7 @@ from competencies.services import (
     domain_create,
     domain_update,
     scenario_create,
-    scenario_update,
     statement_create,
-    statement_update,
     statements_import,
 )
 from delphi import selectors
@@ -23,6 +21,7 @@ from delphi.access import get_study_for_user
 from delphi.forms import CsvImportForm, apply_errors
 from delphi.models import Membership
 from delphi.services.audit import audit_record
+from delphi.services.audited import scenario_update_audited, statement_update_audited
 from delphi.services.coding import derivation_phrase, derivations
 
 
@@ -119,7 +118,9 @@ def statement_edit(request, study, statement):
         request,
         study,
         form,
-        lambda data: statement_update(statement=obj, **data),
+        lambda data: statement_update_audited(
+            study=study, statement=obj, by=request.user, data=data
+        ),
         f"Edit statement {obj.code}",
         "Statement",
     )
@@ -149,7 +150,7 @@ def scenario_edit(request, study, scenario):
         request,
         study,
         form,
-        lambda data: scenario_update(scenario=obj, **data),
+        lambda data: scenario_update_audited(study=study, scenario=obj, by=request.user, data=data),
         f"Edit scenario {obj.code}",
         "Scenario",
     )

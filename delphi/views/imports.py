@@ -9,6 +9,7 @@ from delphi.access import get_study_for_user
 from delphi.models import Round
 from delphi.services.ratings_import import (
     MAX_BYTES,
+    OnlineAnswersWouldChange,
     RatingsImportRefused,
     import_refusal,
     ratings_import,
@@ -24,6 +25,12 @@ class RatingsImportForm(forms.Form):
         help_text="Columns panelist,round,item,rating and optionally group; up to "
         f"{MAX_BYTES // 1024 // 1024} MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    overwrite_online = forms.BooleanField(
+        required=False,
+        label="Overwrite answers panelists gave online",
+        help_text="Without this, a file that would change a rating a panelist gave on the "
+        "questionnaire, or submit their draft, is refused with the list of those panelists.",
     )
 
     def clean_file(self):
@@ -47,7 +54,7 @@ def round_import(request, study, round):
     rnd = get_object_or_404(Round, study=study, uuid=round)
     refusal = import_refusal(rnd)
     key = SESSION_KEY.format(rnd.uuid)
-    summary, problems, filename = None, None, None
+    summary, problems, filename, online = None, None, None, None
     if request.method == "POST":
         form = RatingsImportForm(request.POST, request.FILES)
         if refusal is None and form.is_valid():
@@ -55,10 +62,16 @@ def round_import(request, study, round):
             filename = upload.name
             try:
                 summary = ratings_import(
-                    round=rnd, source=upload.read(), filename=upload.name, by=request.user
+                    round=rnd,
+                    source=upload.read(),
+                    filename=upload.name,
+                    by=request.user,
+                    overwrite_online=form.cleaned_data["overwrite_online"],
                 )
             except RatingsImportRefused as exc:
                 problems = exc.problems
+            except OnlineAnswersWouldChange as exc:
+                online = exc.affected
             else:
                 # Post/redirect/get: the summary survives one redirect in the session.
                 request.session[key] = summary
@@ -82,6 +95,7 @@ def round_import(request, study, round):
             "refusal": refusal,
             "summary": summary,
             "problems": problems,
+            "online": online,
             "filename": filename,
             "item_codes": items,
             "groups": list(study.panel.groups.all()),

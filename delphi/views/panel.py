@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from delphi import selectors
 from delphi.access import get_study_for_user
-from delphi.forms import CsvImportForm, apply_errors
+from delphi.forms import CsvImportForm, PanelistEditForm, apply_errors
 from delphi.models import Membership
 from delphi.services.audit import audit_record
+from delphi.services.audited import panelist_update_audited
 from panels.csv_import import COLUMNS as PANELIST_COLUMNS
 from panels.forms import GroupForm, PanelistForm
 from panels.models import Contact, Panelist, StakeholderGroup
@@ -19,7 +20,6 @@ from panels.services import (
     group_create,
     group_update,
     panelist_create,
-    panelist_update,
     panelists_import,
 )
 
@@ -132,10 +132,14 @@ def panelist_edit(request, study, panelist):
         "name": contact.name if contact else "",
         "organisation": contact.organisation if contact else "",
     }
-    form = PanelistForm(request.POST or None, initial=initial, panel=study.panel)
+    form = PanelistEditForm(request.POST or None, initial=initial, panel=study.panel)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        reason = data.pop("reason", "")
         try:
-            panelist_update(panelist=panelist, **form.cleaned_data)
+            panelist_update_audited(
+                study=study, panelist=panelist, by=request.user, data=data, reason=reason
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:

@@ -170,7 +170,18 @@ def test_existing_panelist_is_matched_by_public_id(researcher, study, rnd):
         f.make_panelist(study, group=law), rnd, {rnd.items.get(statement__code="A1"): 2}
     )
     content = f"panelist,round,item,rating,group\n{known.public_id},1,A1,9,law\n".encode()
-    summary = ri.ratings_import(round=rnd, source=content, filename="r.csv", by=researcher)
+    # The draft was started online: the import names it and writes nothing unless told to.
+    with pytest.raises(ri.OnlineAnswersWouldChange) as refused_online:
+        ri.ratings_import(round=rnd, source=content, filename="r.csv", by=researcher)
+    assert refused_online.value.affected == [
+        {"public_id": known.public_id, "new": 1, "changed": 0, "submitted": True}
+    ]
+    draft.refresh_from_db()
+    assert draft.status == Response.Status.DRAFT and not draft.ratings.exists()
+    summary = ri.ratings_import(
+        round=rnd, source=content, filename="r.csv", by=researcher, overwrite_online=True
+    )
+    assert summary["online_overwritten"] == [known.public_id]
     assert summary["panelists_matched"] == 1 and summary["panelists_created"] == 0
     assert summary["responses_submitted"] == 1 and summary["responses_created"] == 0
     # A panelist who answered online and is not in the file is left as they were.

@@ -24,6 +24,8 @@ READ_PAGES = {
     "coding_queue",
     "coding_export",
     "statement_sources",
+    "audit_log",
+    "audit_log_csv",
 }
 
 POST_ONLY = {

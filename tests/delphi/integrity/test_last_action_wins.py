@@ -76,12 +76,17 @@ def test_two_quick_taps_the_second_always_stays(study, panelist):
     """Two taps 2 ms apart (3 then 7), over many trials, as real concurrent requests: each
     thread has its own database connection. Half the trials make the requests cross on
     purpose (the second tap's request is served first); the second tap must stay every time."""
+    if connection.vendor != "postgresql":
+        # The in-memory SQLite test database refuses a second writer at once ("table is
+        # locked") instead of waiting; the ordering itself is covered on SQLite by the tests
+        # above and the browser test. CI's PostgreSQL pass runs this one.
+        pytest.skip("concurrent writers need PostgreSQL (DATABASE_URL)")
     rnd = open_round(study, n_items=1, n_domains=1)
     lead = sign_in(Client(), panelist)
     item = first_item(rnd)
     uid = str(item.uuid)
     rng = random.Random(7)
-    trials = 60 if connection.vendor == "sqlite" else 120
+    trials = 120
     kept = []
 
     def tap(cookies, value, seq, delay, barrier, out):
