@@ -292,6 +292,6 @@ def test_ranking_round_of_the_consensus_statements_is_analysed(demo):
     # Draft rankings stopped part-way exist, and are not analysed.
     assert Response.objects.filter(round=ranking, status=Response.Status.DRAFT).exists()
     # The draft rating round after it is compared with round 1, not with the ranking round.
-    draft = demo.rounds.get(kind=Round.Kind.RATING, status=Round.Status.DRAFT)
+    draft = demo.rounds.get(kind=Round.Kind.RATING, status=Round.Status.OPEN)
     assert draft.number > ranking.number
     assert round_previous(round=draft) == r1
