@@ -122,7 +122,7 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_CALLABLE = "delphi.views.accounts.lockout"
-AXES_CLIENT_IP_CALLABLE = "lib.clientip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "lib.clientip.axes_client_ip"
 # Reverse proxies in front of the site that append to X-Forwarded-For (compose: 1). 0 trusts
 # no header and counts per REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -6,6 +6,8 @@ X-Forwarded-For (the one the nearest trusted proxy saw). Entries further left ar
 client claimed and are never trusted: a client cannot escape its counter by sending the header.
 """
 
+import ipaddress
+
 from django.conf import settings
 
 
@@ -19,3 +21,17 @@ def client_ip(request) -> str:
     if len(forwarded) < hops:
         return remote
     return forwarded[-hops]
+
+
+def axes_client_ip(request) -> str | None:
+    """client_ip for django-axes, which stores it in an inet column on PostgreSQL.
+
+    A request without an address (Django's test client logging a user in, a management command)
+    has none to store: "unknown" would make PostgreSQL refuse the whole sign-in.
+    """
+    address = client_ip(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address
