@@ -15,6 +15,7 @@ POST_ONLY = {
     "coding_withdraw",
     "round_start_rating",
     "coding_export",  # a CSV download, not a page
+    "audit_log_csv",  # a CSV download, not a page
 }
 
 
