@@ -171,6 +171,7 @@ def test_finishing_before_the_rule_holds_needs_a_reason(study, researcher):
     assert [r["verdict"] for r in rows] == ["in", "out", "none"]
 
 
+@pytest.mark.usefixtures("eager")
 def test_the_thank_you_goes_through_the_communications_log(
     study, researcher, researcher_client, django_capture_on_commit_callbacks
 ):
@@ -204,3 +205,6 @@ def test_a_finished_study_opens_and_creates_no_rounds(study, researcher):
         round_create(study=study, kind="rating", by=researcher)
     with pytest.raises(ValidationError, match="finished"):
         round_open(round=draft, by=researcher)
+
+
+from tests.delphi.consensus.test_engine import eager  # noqa: E402, F401 (fixture)

@@ -1,11 +1,13 @@
 """Downloads: cached by the fingerprint of their inputs, regenerated when the data change."""
 
+import pytest
 from django.urls import reverse
 
 from delphi.models import Rating, ReportExport
 from delphi.reports.services import report_export_execute, report_export_request
 
 
+@pytest.mark.usefixtures("eager")
 def test_a_change_in_the_data_regenerates_and_a_duplicate_delivery_does_nothing(
     report_world, django_capture_on_commit_callbacks
 ):
@@ -40,3 +42,6 @@ def test_the_downloads_page_lists_the_files_and_outsiders_get_404(
     assert analyst_client.get(url).status_code == 404
     gen = reverse("study_report_generate", kwargs={"study": report_world.study.uuid, "kind": "zip"})
     assert analyst_client.post(gen).status_code == 404
+
+
+from tests.delphi.consensus.test_engine import eager  # noqa: E402, F401 (fixture)

@@ -67,6 +67,7 @@ def _pdf_text(content: bytes) -> list[str]:
     return [line for line in text.splitlines() if "Generated at" not in line and "UTC" not in line]
 
 
+@pytest.mark.usefixtures("eager")
 def test_the_pdf_holds_every_section_and_the_cli_matches_the_web_download(
     report_world, tmp_path, client, analyst, django_capture_on_commit_callbacks
 ):
@@ -116,3 +117,6 @@ def test_the_pdf_holds_every_section_and_the_cli_matches_the_web_download(
     client.post(url, {"language": "en", "comments": "include"})
     again = ReportExport.objects.get(pk=export.pk)
     assert again.generated_at == export.generated_at
+
+
+from tests.delphi.consensus.test_engine import eager  # noqa: E402, F401 (fixture)
