@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from delphi.models import Communication, ReminderSent, Round
+from delphi.models import Communication, ReminderSent, Round, Study
 from panels.models import Panelist
 from tests import factories as f
 from tests.conftest import require_service
@@ -95,6 +95,15 @@ def test_beat_and_workers_remind_once_and_close_at_the_deadline(broker_url):
         opened_at=now - 9 * DAY, closes_at=now - timedelta(minutes=1),
     )  # fmt: skip
     Round.objects.filter(pk=due.pk).update(reminder_plan=[])
+    # Nobody on its panel: with no quorum asked it closes; with the shipped quorum it would
+    # stay open one grace period longer, as the third study's round does.
+    Study.objects.filter(pk=other.pk).update(quorum_pct=0, quorum_min_per_group=0)
+    third = f.make_study(title="Below quorum study")
+    short = f.make_round(
+        third, statements=[f.make_statement(third)], status="open",
+        opened_at=now - 9 * DAY, closes_at=now - timedelta(minutes=1),
+    )  # fmt: skip
+    Round.objects.filter(pk=short.pk).update(reminder_plan=[])
 
     env = {"REDIS_URL": broker_url, "SWEEP_SECONDS": "2", "EMAIL_URL": "consolemail://"}
     workers = [Worker(**env).start(), Worker(**env).start()]
@@ -129,5 +138,10 @@ def test_beat_and_workers_remind_once_and_close_at_the_deadline(broker_url):
         assert f"To: {p.contact.email}" not in logs
     assert Round.objects.get(pk=due.pk).closed_at is not None
     assert Round.objects.get(pk=rnd.pk).status == Round.Status.OPEN
+    # Below quorum at its deadline: kept open once, for the shipped grace period.
+    short.refresh_from_db()
+    assert short.status == Round.Status.OPEN and short.quorum_extended_at is not None
+    grace = timedelta(hours=settings.ROUND_QUORUM_GRACE_HOURS)
+    assert short.closes_at - short.quorum_extended_at == grace
     for w in workers:
         os.unlink(w.log.name)
