@@ -36,6 +36,7 @@ from delphi.models import (
     Study,
 )
 from delphi.services.audit import audit_record
+from delphi.taskqueue import task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +149,6 @@ def consensus_run_start(*, round: Round, by=None) -> ConsensusRun:
     A queued or live running run for the round is returned instead of a second one. With no
     broker configured (no REDIS_URL) the task runs in-process when the transaction commits.
     """
-    from delphi.consensus.tasks import consensus_run as consensus_run_task
-
     active = next((r for r in ConsensusRun.objects.filter(round=round) if run_is_live(r)), None)
     if active is not None:
         return active
@@ -163,7 +162,7 @@ def consensus_run_start(*, round: Round, by=None) -> ConsensusRun:
         round=round.number,
         run=str(run.uuid),
     )
-    transaction.on_commit(lambda: consensus_run_task.delay(run.pk))
+    task_enqueue("delphi.tasks.consensus_run", run.pk)
     return run
 
 

@@ -13,13 +13,13 @@ import logging
 import time
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from delphi.models import ReportExport, Study
 from delphi.reports.data import report_data, report_fingerprint
 from delphi.reports.files import FILES, render_file
 from delphi.services.audit import audit_record
+from delphi.taskqueue import task_enqueue
 
 logger = logging.getLogger(__name__)
 # A running export whose row has not moved for this long belonged to a worker that died.
@@ -60,9 +60,7 @@ def report_export_request(
         started_at=None,
     )
     audit_record(study=study, verb="report_export_request", actor=by, kind=kind)
-    from delphi.reports.tasks import report_export as task
-
-    transaction.on_commit(lambda: task.delay(export.pk))
+    task_enqueue("delphi.tasks.report_export", export.pk)
     export.refresh_from_db()
     return export
 

@@ -30,12 +30,3 @@ def communication_deliver_task(self, communication_ids) -> dict:
         if attempt <= MAX_ATTEMPTS:
             raise self.retry(args=[outcome.retry], countdown=backoff(attempt))
     return counts
-
-
-@shared_task(name="delphi.tasks.sweep_due", acks_late=True, reject_on_worker_lost=True)
-def sweep_due_task() -> str:
-    from delphi.services.sweeps import sweep_due
-
-    summary = sweep_due().summary()
-    log.info("sweep: %s", summary)
-    return summary

@@ -26,8 +26,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from delphi.models import Communication, CustomMessage, Rating, Response, Round, Study
+from delphi.recipients import round_invited_ids, round_noncompleter_ids
 from delphi.services.audit import audit_record
 from delphi.services.invitations import invitation_expiry, unsubscribe_token
+from delphi.taskqueue import task_get
 from panels.models import Invitation, Panelist
 from panels.tokens import token_mint
 
@@ -77,15 +79,14 @@ def enqueue(communication_ids: list[int]) -> None:
     logged, not raised: the rows stay queued and the next sweep enqueues them again."""
     if not communication_ids:
         return
-    from delphi.services.communication_tasks import communication_deliver_task
-
     ids = list(communication_ids)
 
     def send():
         # One task per batch: a publish per message would cost more than sending it.
+        task = task_get("delphi.tasks.communication_deliver")
         for start in range(0, len(ids), BATCH):
             try:
-                communication_deliver_task.delay(ids[start : start + BATCH])
+                task.delay(ids[start : start + BATCH])
             except Exception:  # the broker, not our data: the sweep retries
                 log.exception("could not enqueue %s messages; the sweep will retry", len(ids))
                 return
@@ -556,8 +557,6 @@ def custom_message_send(
 ) -> list[Communication]:
     """A message the researcher wrote, to the round's non-completers, one stakeholder group or
     everyone invited to the round."""
-    from delphi.services.reminders import round_invited_ids, round_noncompleter_ids
-
     subject, body = (subject or "").strip(), (body or "").strip()
     subject_es, body_es = (subject_es or "").strip(), (body_es or "").strip()
     errors = {}

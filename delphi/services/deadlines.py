@@ -4,9 +4,10 @@ round's non-completers; plus the round form's reminder fields."""
 from django.db import transaction
 
 from delphi.models import Communication, Round
+from delphi.recipients import round_noncompleter_ids
 from delphi.services.audit import audit_record
 from delphi.services.communications import communication_send
-from delphi.services.reminders import plan_as_text, round_noncompleter_ids
+from delphi.services.reminders import plan_as_text
 from panels.models import Panelist
 
 

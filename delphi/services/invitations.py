@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 
 from delphi.models import Communication, Round, Study
 from delphi.services.audit import audit_record
+from delphi.taskqueue import task_enqueue
 from panels.models import Invitation, Panelist
 from panels.tokens import token_mint, token_unusable_hash
 
@@ -60,13 +61,8 @@ def _check_round_can_invite(rnd: Round) -> None:
 
 
 def _enqueue(invitation_ids: list[int], round_id: int) -> None:
-    from delphi.services.invitation_tasks import invitation_deliver_task
-
-    def send():
-        for pk in invitation_ids:
-            invitation_deliver_task.delay(pk, round_id)
-
-    transaction.on_commit(send)
+    for pk in invitation_ids:
+        task_enqueue("delphi.tasks.invitation_deliver", pk, round_id)
 
 
 def _log(invitations: list[Invitation], *, round: Round, kind: str) -> None:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from delphi.access import get_study_for_user
 from delphi.forms import CustomMessageForm, apply_errors
 from delphi.models import Communication, Membership, ReminderSent, Round
+from delphi.recipients import round_invited_ids, round_noncompleter_ids
 from delphi.services import reminders as rem
 from delphi.services.communications import communications_summary, custom_message_send
 
@@ -133,8 +134,8 @@ def round_message(request, study, round):
             messages.success(request, f"Message queued for {len(sent)} panelist(s).")
             return redirect("round_communications", study=study.uuid, round=rnd.uuid)
     counts = {
-        "noncompleters": len(rem.round_noncompleter_ids(round=rnd)),
-        "everyone": len(rem.round_invited_ids(round=rnd)),
+        "noncompleters": len(round_noncompleter_ids(round=rnd)),
+        "everyone": len(round_invited_ids(round=rnd)),
     }
     return render(
         request,

@@ -22,7 +22,7 @@ from delphi.models import (
     Round,
     RoundItem,
 )
-from delphi.services.round_tasks import rounds_close_due
+from delphi.services.sweep_tasks import rounds_close_due
 from tests import factories as f
 
 
