@@ -205,7 +205,7 @@ def round_low_n_items(*, round: Round) -> list[dict]:
 
 @dataclass
 class Condition:
-    key: str  # planned_rounds, all_verdicts, carried_stable
+    key: str  # planned_rounds, all_verdicts, carried_stable, ranking_agreement
     label: str
     met: bool
     figures: str
@@ -226,6 +226,32 @@ def _rounds_done(study: Study) -> int:
     return study.rounds.filter(status__in=[Round.Status.CLOSED, Round.Status.ANALYSED]).count()
 
 
+def _ranking_condition(study: Study) -> Condition | None:
+    """The ranking consensus rule on the latest analysed ranking round, or None without one."""
+    from delphi.consensus.ranking import ranking_consensus
+
+    latest = (
+        study.rounds.filter(kind=Round.Kind.RANKING, status=Round.Status.ANALYSED)
+        .order_by("-number")
+        .first()
+    )
+    if latest is None:
+        return None
+    outcome = ranking_consensus(round=latest)
+    label = "The panel agrees on the ranking"
+    if outcome is None or outcome["kendall_w"] is None:
+        return Condition("ranking_agreement", label, False, f"round {latest.number}: no W")
+    return Condition(
+        key="ranking_agreement",
+        label=label,
+        met=outcome["reached"],
+        figures=(
+            f"round {latest.number}: Kendall's W = {outcome['kendall_w']:.2f} "
+            f"({outcome['agreement']}), the rule asks W ≥ {outcome['threshold']:.2f}"
+        ),
+    )
+
+
 def stopping_rule_status(*, study: Study) -> StoppingStatus:
     """Does the study's stored stopping rule hold, on its persisted results?
 
@@ -233,7 +259,9 @@ def stopping_rule_status(*, study: Study) -> StoppingStatus:
     reached (closed rounds of any kind); every item of the latest analysed rating round has a
     verdict; every item that round carries forward is stable (the stability test stored on
     its results: ``ItemResult.stable`` for everyone). The rule ``fixed`` holds on the first;
-    ``consensus`` on the first or the second; ``stability`` on the first or the third.
+    ``consensus`` on the first or the second; ``stability`` on the first or the third. A study
+    with an analysed ranking round stops early only if its latest one also reached the
+    protocol's ranking agreement rule (``ranking_consensus_w``).
     """
     from delphi.models import ItemDecision, ItemResult
 
@@ -278,13 +306,20 @@ def stopping_rule_status(*, study: Study) -> StoppingStatus:
             f"round {latest.number}: {n_stable} of {len(carried_ids)} carried items stable"
             + (f", {n_untested} not testable (no paired earlier round)" if n_untested else "")
         )
+    ranking = _ranking_condition(study)
     rule = study.stopping_rule
     if rule == Study.StoppingRule.FIXED:
         conditions, holds = [planned], planned.met
-    elif rule == Study.StoppingRule.STABILITY:
-        conditions, holds = [planned, stable], planned.met or stable.met
     else:
-        conditions, holds = [planned, verdicts], planned.met or verdicts.met
+        second = stable if rule == Study.StoppingRule.STABILITY else verdicts
+        conditions = [planned, second]
+        early = second.met
+        if ranking is not None:
+            # A study that ranks its items stops early only once the latest ranking round
+            # reached the protocol's agreement rule (Kendall's W, Schmidt 1997) as well.
+            conditions.append(ranking)
+            early = early and ranking.met
+        holds = planned.met or early
     met = [c.label.lower() for c in conditions if c.met]
     if holds:
         summary = f"The stopping rule holds: {' and '.join(met)}."

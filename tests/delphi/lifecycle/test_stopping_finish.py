@@ -208,3 +208,92 @@ def test_a_finished_study_opens_and_creates_no_rounds(study, researcher):
 
 
 from tests.delphi.consensus.test_engine import eager  # noqa: E402, F401 (fixture)
+
+
+def second_round(study, researcher, first, *, values):
+    """Round 2 asks round 1's carried statements again (same statements: paired by panelist)."""
+    carried = [i.statement for i in first.items.order_by("order") if i.statement.code[0] in values]
+    rnd = f.make_round(study, number=2, statements=carried)
+    round_open(round=rnd, by=researcher)
+    panelists = list(study.panel.panelists.order_by("pk"))
+    items = list(rnd.items.order_by("order"))
+    for i, p in enumerate(panelists):
+        f.rate(p, rnd, {item: values[item.statement.code[0]][i] for item in items})
+    round_close(round=rnd, by=researcher)
+    consensus_compute_now(round=rnd)
+    rnd.refresh_from_db()
+    assert rnd.status == Round.Status.ANALYSED
+    return rnd
+
+
+def test_stability_rule_holds_when_the_carried_item_kept_its_distribution(study, researcher):
+    _set(study, stopping_rule="stability")
+    first = analysed_round(study, researcher)
+    # C again, every panelist giving the same rating: 0 % change, still no consensus.
+    second_round(study, researcher, first, values={"C": VALUES["C"]})
+    status = stopping_rule_status(study=study)
+    stable = next(c for c in status.conditions if c.key == "carried_stable")
+    assert (stable.met, stable.figures) == (True, "round 2: 1 of 1 carried items stable")
+    assert status.holds
+    assert status.summary == "The stopping rule holds: every carried item is stable."
+
+
+def test_stability_rule_does_not_hold_when_the_carried_item_moved(study, researcher):
+    _set(study, stopping_rule="stability")
+    first = analysed_round(study, researcher)
+    moved = [5, 5, 5, 5, 5, 5, 5, 4, 6]  # a split panel converging on the middle band
+    second_round(study, researcher, first, values={"C": moved})
+    status = stopping_rule_status(study=study)
+    stable = next(c for c in status.conditions if c.key == "carried_stable")
+    assert not stable.met and stable.figures == "round 2: 0 of 1 carried items stable"
+    assert not status.holds
+
+
+def test_fixed_rule_does_not_hold_before_the_planned_rounds(study, researcher):
+    _set(study, stopping_rule="fixed", planned_rounds=2)
+    analysed_round(study, researcher, values={k: VALUES[k] for k in "AB"})
+    status = stopping_rule_status(study=study)
+    # Every item has a verdict, but the fixed rule only counts rounds.
+    assert not status.holds
+    assert status.summary == "The stopping rule does not hold yet: 1 of 2 planned rounds closed."
+
+
+def test_consensus_rule_holds_at_the_planned_rounds_with_items_left(study, researcher):
+    _set(study, planned_rounds=1)
+    analysed_round(study, researcher)
+    status = stopping_rule_status(study=study)
+    assert status.holds
+    assert status.summary == "The stopping rule holds: planned rounds reached."
+
+
+def _ranking_round(study, researcher, *, number, agree: bool):
+    """An analysed ranking round of A, B, C: every panelist the same order, or orders that
+    cancel out (W = 0)."""
+    from tests.delphi.consensus.test_ranking_engine import rank
+
+    statements = [f.make_statement(study, code=f"R{number}{k}") for k in "ABC"]
+    rnd = f.make_round(study, number=number, kind=Round.Kind.RANKING, statements=statements)
+    round_open(round=rnd, by=researcher)
+    items = list(rnd.items.order_by("order"))
+    orders = [items, items[1:] + items[:1], items[2:] + items[:2]]
+    for i, p in enumerate(study.panel.panelists.order_by("pk")):
+        rank(p, rnd, items if agree else orders[i % 3])
+    round_close(round=rnd, by=researcher)
+    consensus_compute_now(round=rnd)
+    rnd.refresh_from_db()
+    assert rnd.status == Round.Status.ANALYSED
+    return rnd
+
+
+@pytest.mark.parametrize("agree", [True, False])
+def test_a_ranking_round_must_reach_its_agreement_rule_too(study, researcher, agree):
+    analysed_round(study, researcher, values={k: VALUES[k] for k in "AB"})
+    _ranking_round(study, researcher, number=2, agree=agree)
+    status = stopping_rule_status(study=study)
+    ranking = next(c for c in status.conditions if c.key == "ranking_agreement")
+    w = "1.00" if agree else "0.00"
+    assert ranking.figures.startswith(f"round 2: Kendall's W = {w} (")
+    assert ranking.figures.endswith("the rule asks W ≥ 0.70")
+    assert ranking.met is agree
+    # Every rated item has a verdict; the ranking decides whether the study may stop early.
+    assert status.holds is agree
