@@ -152,11 +152,13 @@ def main():
         ]
 
     built, rendered = builder(), jinja()
-    different = [i for i, (a, b) in enumerate(zip(built, rendered)) if squeeze(a) != squeeze(b)]
+    pairs = enumerate(zip(built, rendered, strict=True))
+    different = [i for i, (a, b) in pairs if squeeze(a) != squeeze(b)]
     if different:
         i = different[0]
         a, b = squeeze(built[i]), squeeze(rendered[i])
-        at = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        chars = enumerate(zip(a, b, strict=False))
+        at = next((k for k, (x, y) in chars if x != y), min(len(a), len(b)))
         print("The port differs from the builder on card", i, "at character", at)
         print("builder:", a[max(0, at - 200) : at + 200])
         print("Jinja2: ", b[max(0, at - 200) : at + 200])
@@ -168,7 +170,7 @@ def main():
 
     def timed(fn):
         out = []
-        for _ in range(args.repeat):
+        for _repeat in range(args.repeat):
             start = time.perf_counter()
             fn()
             out.append(time.perf_counter() - start)
