@@ -12,8 +12,8 @@ leaves out and the pages show: the demo researcher as a member, an e-mail per pa
 open fifth round of the 300 items (carried from round 4) with an invitation for everyone and
 1,200 responses part-way. Then, in this process, with the production middleware and DEBUG off
 (``bench/autosave_site.py``, whose urlconf adds the bare view ``/bench/ok/``), a signed-in
-``django.test.Client`` requests each page of each study: once to warm up, once counting its
-queries, then ``--repeats`` times timed (3 times when one request takes over 2 s). A panelist's
+``django.test.Client`` requests each page of each study: once to warm up, then counting its
+queries and timed, ``--repeats`` times (once when the warm-up took over 2 s). A panelist's
 client does the same for the questionnaire page (the bench study's page 1 holds all 300
 items: one domain) and the review page.
 
@@ -241,29 +241,28 @@ def researcher_pages(study) -> list[tuple[str, str]]:
 
 
 def measure(client, url: str, repeats: int) -> dict:
+    """One warm-up request, then ``repeats`` timed ones (one when the warm-up took over
+    SLOW_MS), each counting its queries."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    r = client.get(url)  # warm-up: caches, lazily built forms, the first template load
-    with CaptureQueriesContext(connection) as ctx:
-        r = client.get(url)
-    if hasattr(r, "streaming_content"):
-        b"".join(r.streaming_content)
-    times = []
-    for i in range(repeats):
+    def get():
         t0 = time.perf_counter()
-        r = client.get(url)
-        if hasattr(r, "streaming_content"):
-            b"".join(r.streaming_content)
-        times.append(1000 * (time.perf_counter() - t0))
-        if i == 0 and times[0] > SLOW_MS:
-            repeats = min(repeats, 3)
-        if i + 1 >= repeats:
-            break
+        with CaptureQueriesContext(connection) as ctx:
+            r = client.get(url)
+            if hasattr(r, "streaming_content"):
+                b"".join(r.streaming_content)
+        return r, 1000 * (time.perf_counter() - t0), len(ctx.captured_queries)
+
+    _, warm_ms, _ = get()  # caches, lazily built forms, the first template load
+    times = []
+    for _ in range(1 if warm_ms > SLOW_MS else repeats):
+        r, ms, queries = get()
+        times.append(ms)
     times.sort()
     return {
         "status": r.status_code,
-        "queries": len(ctx.captured_queries),
+        "queries": queries,
         "p50": statistics.median(times),
         "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
         "n": len(times),
