@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 BENCH_DB = "delphi_bench_autosave"
 
 
-def bench_database_url() -> str:
+def bench_database_url(name: str = BENCH_DB) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Set DATABASE_URL to a PostgreSQL server (postgres://user@127.0.0.1:5432/db).")
@@ -57,9 +57,9 @@ def bench_database_url() -> str:
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
         # A fresh database every run: the figures never depend on what a previous run left.
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def server_env(db_url: str, static_root: str) -> dict:
@@ -78,8 +78,9 @@ def server_env(db_url: str, static_root: str) -> dict:
     return env
 
 
-def seed(*, items: int, panelists: int) -> dict:
-    """Runs inside this process with the bench settings: one study, links for every panelist."""
+def seed(*, items: int, panelists: int, domains: int = 1) -> dict:
+    """Runs inside this process with the bench settings: one study, links for every panelist.
+    Items are split over ``domains`` in consecutive blocks; each domain is one page."""
     import django
 
     django.setup()
@@ -98,9 +99,14 @@ def seed(*, items: int, panelists: int) -> dict:
     study = Study.objects.create(
         title="Autosave bench", panel=panel, framework=framework, consent_text="Agree."
     )
-    domain = Domain.objects.create(framework=framework, code="D1", name="Everything")
+    all_domains = [
+        Domain.objects.create(framework=framework, code=f"D{d + 1}", name=f"Domain {d + 1}",
+                              order=d)
+        for d in range(domains)
+    ]  # fmt: skip
     statements = Statement.objects.bulk_create(
-        Statement(framework=framework, domain=domain, code=f"B{i:03d}", order=i,
+        Statement(framework=framework, domain=all_domains[i * domains // items],
+                  code=f"B{i:03d}", order=i,
                   text=f"Competency statement number {i} for the crisis responder bench.")
         for i in range(items)
     )  # fmt: skip
@@ -125,6 +131,7 @@ def seed(*, items: int, panelists: int) -> dict:
     return {
         "round": str(rnd.uuid),
         "items": [str(i.uuid) for i in round_items],
+        "pages": domains,
         "links": links,
     }
 

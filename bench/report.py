@@ -59,15 +59,8 @@ def main() -> int:
     try:
         base._setup_django(bench_url)
         if not args.reuse:
-            t0 = time.perf_counter()
-            base.build(bench_url)
-            from delphi.consensus.services import consensus_compute_now
-            from delphi.models import Round
-
-            for rnd in Round.objects.filter(study__title="Bench study").order_by("number"):
-                if rnd.status != Round.Status.ANALYSED:
-                    consensus_compute_now(round=rnd)
-            print(f"built and analysed in {time.perf_counter() - t0:.1f} s", flush=True)
+            seconds = base.build_analysed(bench_url)
+            print(f"built and analysed in {seconds:.1f} s", flush=True)
         from django.db import connections
 
         connections.close_all()

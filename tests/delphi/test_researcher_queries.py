@@ -4,9 +4,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from competencies.models import Statement
-from delphi.models import Rating, Response, RoundItem
+from delphi.models import Rating, Response, Round, RoundItem
+from delphi.participation import participation_flow
 from panels.models import Contact, Panelist
 from tests import factories as f
 
@@ -91,3 +93,26 @@ def test_dashboard_is_flat_in_the_number_of_studies(researcher, researcher_clien
     for i in range(30):
         f.make_study(title=f"B{i}", researcher=researcher)
     assert _count(researcher_client, reverse("dashboard")) == n3
+
+
+def _opened(rnd):
+    Round.objects.filter(pk=rnd.pk).update(status=Round.Status.OPEN, opened_at=timezone.now())
+    return rnd
+
+
+def test_participation_is_flat_and_counts_only_drafts_answers(
+    researcher, researcher_client, django_assert_num_queries
+):
+    small = _opened(grow(f.make_study(title="Small", researcher=researcher), 10))
+    big = _opened(grow(f.make_study(title="Big", researcher=researcher), 60))
+    # A submitted response counts as started and submitted whatever it holds.
+    unrated = Response.objects.filter(round=big, ratings__isnull=True).order_by("pk")[0]
+    Response.objects.filter(pk=unrated.pk).update(
+        status=Response.Status.SUBMITTED, submitted_at=timezone.now()
+    )
+    url = reverse("study_participation", kwargs={"study": small.study.uuid})
+    n_small = _count(researcher_client, url)
+    with django_assert_num_queries(n_small):
+        researcher_client.get(reverse("study_participation", kwargs={"study": big.study.uuid}))
+    everyone = next(r for r in participation_flow(study=big.study) if r["group"] == "all")
+    assert (everyone["started"], everyone["submitted"]) == (6, 1)
