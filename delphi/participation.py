@@ -19,14 +19,17 @@ invited and opened: they reached it somehow (a link, a session, an imported pape
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from delphi.models import (
+    ConsensusRun,
     PromptAnswer,
     Rating,
     Response,
@@ -298,6 +301,29 @@ class AttritionCheck:
     rows: list[dict]  # the result's items with the statement beside them, differing first
 
 
+ATTRITION_CACHE_SECONDS = 7 * 24 * 3600
+
+
+def _attrition_cache_key(previous: Round, stayed: set[str]) -> str | None:
+    """The previous round's latest finished run names its ratings; a closed round not yet
+    analysed is named by its close (its answers are read-only from then on). None for a round
+    still open: nothing stable to key on."""
+    run = (
+        ConsensusRun.objects.filter(round=previous, status=ConsensusRun.Status.DONE)
+        .order_by("-finished_at", "-pk")
+        .values_list("uuid", "fingerprint")
+        .first()
+    )
+    if run is not None:
+        source = f"run:{run[0]}:{run[1]}"
+    elif previous.status != Round.Status.OPEN and previous.closed_at is not None:
+        source = f"closed:{previous.closed_at.isoformat()}"
+    else:
+        return None
+    digest = hashlib.sha256("\n".join(sorted(stayed)).encode()).hexdigest()[:32]
+    return f"attrition:v1:{previous.pk}:{source}:{digest}"
+
+
 def round_attrition_check(*, round: Round) -> AttritionCheck | None:
     """Compare, on the previous rating round's analysed ratings, those whose answers to
     ``round`` count with those whose do not. None when there is no previous rating round."""
@@ -316,8 +342,6 @@ def round_attrition_check(*, round: Round) -> AttritionCheck | None:
     if previous is None:
         return None
     previous.study = round.study
-    keys = round_item_keys(round=previous)
-    frame = round_ratings_frame(round=previous, keys=keys)
     # "Stayed": their answers to this round count, under its drafts policy, as the analysis
     # reads them; the previous round's panel is everyone its analysis read.
     stayed = set(
@@ -326,23 +350,35 @@ def round_attrition_check(*, round: Round) -> AttritionCheck | None:
         .values_list("response__panelist__public_id", flat=True)
         .distinct()
     )
-    protocol = round_protocol(round=previous)
-    result = attrition_bias(
-        frame,
-        stayed,
-        scale_min=protocol.scale_min,
-        scale_max=protocol.scale_max,
-        top_band=_top_band(protocol.bands),
-    )
-    texts = {
-        keys[pk]: text
-        for pk, text in RoundItem.objects.filter(round=previous).values_list(
-            "pk", "statement__text"
+    # The check reads the previous round's every rating (600 k at 2,000 x 300): computed once
+    # per (previous round's latest run, who stayed) and kept in the cache, so the page pays it
+    # only when either changes. The key holds no identity: the stayed set is a digest.
+    key = _attrition_cache_key(previous, stayed)
+    cached = cache.get(key) if key else None
+    if cached is None:
+        keys = round_item_keys(round=previous)
+        frame = round_ratings_frame(round=previous, keys=keys)
+        protocol = round_protocol(round=previous)
+        result = attrition_bias(
+            frame,
+            stayed,
+            scale_min=protocol.scale_min,
+            scale_max=protocol.scale_max,
+            top_band=_top_band(protocol.bands),
         )
-        if pk in keys
-    }
-    rows = [dict(r, text=texts.get(r["item"], "")) for r in result.items.to_dict("records")]
-    rows.sort(key=lambda r: (not r["differs"], r["p_holm"] if r["p_holm"] is not None else 2))
+        texts = {
+            keys[pk]: text
+            for pk, text in RoundItem.objects.filter(round=previous).values_list(
+                "pk", "statement__text"
+            )
+            if pk in keys
+        }
+        rows = [dict(r, text=texts.get(r["item"], "")) for r in result.items.to_dict("records")]
+        rows.sort(key=lambda r: (not r["differs"], r["p_holm"] if r["p_holm"] is not None else 2))
+        if key:
+            cache.set(key, (result, rows), ATTRITION_CACHE_SECONDS)
+    else:
+        result, rows = cached
     return AttritionCheck(
         round=round,
         previous=previous,

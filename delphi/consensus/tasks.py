@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from delphi.consensus import services
+from delphi.participation import round_attrition_check
 
 logger = logging.getLogger(__name__)
 
@@ -42,4 +43,16 @@ def consensus_run(self, run_id: int) -> str:
             return "failed"
         logger.warning("Consensus run %s: transient error, retrying: %s", run_id, exc)
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries))
+    if run is not None and run.status == "done":
+        _warm_attrition_check(run)
     return "skipped" if run is None else run.status
+
+
+def _warm_attrition_check(run) -> None:
+    """The participation page's attrition check reads the previous round's every rating; the
+    worker computes it now, after the run, so the page finds it in the (shared) cache. A
+    failure here is logged and costs only that wait on the page."""
+    try:
+        round_attrition_check(round=run.round)
+    except Exception:
+        logger.exception("attrition check after consensus run %s", run.pk)

@@ -149,3 +149,36 @@ def test_attrition_check_flags_dropouts_who_rated_differently(study, researcher)
 def test_no_attrition_check_for_the_first_round(two_rounds):
     r1, _, _ = two_rounds
     assert round_attrition_check(round=r1) is None
+
+
+def test_attrition_check_is_computed_once_per_run_and_panel(study, researcher, monkeypatch):
+    """The check reads the whole previous round; the page reuses it until the previous round's
+    run or the set of panelists who stayed changes."""
+    from django.core.cache import cache
+
+    cache.clear()
+    r1 = world.open_round(study, researcher, n_items=2)
+    item_a, item_b = r1.items.all()
+    people = [f.make_panelist(study) for _ in range(12)]
+    for i, p in enumerate(people):
+        f.rate(p, r1, {item_a: 1 + i % 9, item_b: 9 - i % 9})
+    round_close(round=r1, by=researcher, reason="Test.")
+    r2 = world.open_round(study, researcher, number=2, days_ago=1)
+    for p in people[:6]:
+        world.answer(p, r2, "submitted")
+    first = round_attrition_check(round=r2)
+    assert (first.result.n_completers, first.result.n_dropouts) == (6, 6)
+    # Cached: the previous round's ratings are not read again.
+    from delphi.consensus import selectors
+
+    def no_second_read(**kwargs):
+        raise AssertionError("the previous round's ratings were read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(selectors, "round_ratings_frame", no_second_read)
+        again = round_attrition_check(round=r2)
+    assert again.rows == first.rows and again.provisional
+    # One more panelist stays: a new key, a fresh result.
+    world.answer(people[6], r2, "submitted")
+    later = round_attrition_check(round=r2)
+    assert (later.result.n_completers, later.result.n_dropouts) == (7, 5)
