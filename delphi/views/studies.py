@@ -31,15 +31,19 @@ from delphi.services.studies import (
 
 
 def describe(study: Study) -> str:
+    return _describe(_protocol(study))
+
+
+def _describe(protocol: dict) -> str:
     try:
         scale = Scale(
-            min=study.scale_min,
-            max=study.scale_max,
-            bands=tuple(tuple(b) for b in study.bands),
+            min=protocol["scale_min"],
+            max=protocol["scale_max"],
+            bands=tuple(tuple(b) for b in protocol["bands"]),
         )
     except (TypeError, ValueError):
         scale = None
-    return describe_definition(study.consensus_definition, scale)
+    return describe_definition(protocol["consensus_definition"], scale)
 
 
 @login_required
@@ -156,7 +160,7 @@ def study_protocol(request, study):
             "study": study,
             "form": form,
             "can_edit": can_edit,
-            "definition_text": describe(study),
+            "definition_text": _describe(proposed or _protocol(study)),
             "locked_fields": Study.LOCKED_FIELDS,
             "presets": PRESETS,
             "previews": scale_previews(proposed or _protocol(study)),
