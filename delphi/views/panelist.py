@@ -257,14 +257,15 @@ def _page_target(rnd, pages, number, action):
     return reverse("panelist:page", args=[rnd.uuid, number])
 
 
-def _scale(study, rnd, lang):
+def _scale(study, rnd, lang=None):
+    """The scale's bands and labels in ``lang`` (default: the active language)."""
     return scale_display(
         scale_min=study.scale_min,
         scale_max=study.scale_max,
         bands=fb.round_bands(rnd, study),
         anchors=study.scale_anchors,
         labels=study.scale_labels,
-        lang=lang,
+        lang=lang or translation.get_language(),
     )
 
 
