@@ -8,7 +8,15 @@ from django.core.exceptions import ValidationError
 
 from delphi.consensus.definitions import PRESETS as STATS_PRESETS
 from delphi.models import Membership, Round, Study
-from delphi.services.protocol import MEASURES, OPS, SCOPES
+from delphi.services.protocol import (
+    BAND_LABEL_MAX,
+    MAX_BANDS,
+    MAX_POINTS,
+    MEASURES,
+    OPS,
+    POINT_LABEL_MAX,
+    SCOPES,
+)
 from lib import csvtable
 from panels.forms import PanelistForm
 
@@ -57,6 +65,12 @@ def parse_criteria(text: str) -> list[dict]:
     return criteria
 
 
+def _too_long(where: str, limit: int) -> str:
+    return (
+        f"The label of {where} is too long: keep it to {limit} characters (it has %(show_value)d)."
+    )
+
+
 def format_criteria(criteria) -> str:
     return "\n".join(
         f"{c.get('measure')} {c.get('op')} {str(c.get('value')).lower()}" for c in criteria or []
@@ -64,22 +78,20 @@ def format_criteria(criteria) -> str:
 
 
 def parse_bands(text: str) -> list[list[int]]:
+    """'1-3, 4-6, 7-9' -> [[1, 3], [4, 6], [7, 9]]; the shape only (the protocol service checks
+    the count, gaps, overlaps and the scale's ends, naming the band)."""
     bands = []
-    for part in re.split(r"[,;]", text or ""):
-        if not part.strip():
-            continue
-        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", part)
+    for n, part in enumerate((p for p in re.split(r"[,;]", text or "") if p.strip()), start=1):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:[-–]\s*(\d+))?\s*", part)
         if not m:
             raise forms.ValidationError(
-                f"“{part.strip()}” is not a band; write three bands like 1-3, 4-6, 7-9"
+                f"Band {n} (“{part.strip()}”) is not a range; write the bands like 1-3, 4-6, 7-9"
             )
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) else lo
         bands.append([lo, hi])
-    if len(bands) != 3:
-        raise forms.ValidationError(
-            "Write exactly three bands (low, middle, high), e.g. 1-3, 4-6, 7-9"
-        )
+    if not bands:
+        raise forms.ValidationError("Give at least one band, e.g. 1-3, 4-6, 7-9")
     return bands
 
 
@@ -138,12 +150,11 @@ class ProtocolForm(forms.Form):
     scale_min = forms.IntegerField(min_value=0, max_value=100, label="Scale from")
     scale_max = forms.IntegerField(min_value=1, max_value=100, label="Scale to")
     bands = forms.CharField(
-        label="Bands (low, middle, high)",
-        help_text="Three consecutive ranges covering the scale, e.g. 1-3, 4-6, 7-9.",
+        label="Bands",
+        help_text="One to five ranges from the bottom of the scale up, covering every point "
+        "without gaps or overlaps, e.g. 1-3, 4-6, 7-9. The first is the bottom band and the "
+        "last the top band: the consensus definitions compare those two.",
     )
-    anchor_low = forms.CharField(label="Label of the low band", max_length=80, required=False)
-    anchor_mid = forms.CharField(label="Label of the middle band", max_length=80, required=False)
-    anchor_high = forms.CharField(label="Label of the high band", max_length=80, required=False)
     preset = forms.ChoiceField(label="Consensus definition", choices=())
     threshold = forms.IntegerField(
         min_value=51,
@@ -229,24 +240,103 @@ class ProtocolForm(forms.Form):
         "with this reason, and shown on the study page.",
     )
 
+    # Service errors on these protocol fields belong next to these form fields.
+    ERROR_FIELDS = {"consensus_definition": "preset", "scale_anchors": "bands"}
+
     def __init__(self, *args, locked=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["preset"].choices = _preset_choices()
         if not locked:
             del self.fields["reason"]
+        # One row of label fields per band and per point, by position (band 1 is the bottom
+        # band, point 1 the lowest value), so labels follow a scale that is moved or resized.
+        for i in range(1, MAX_BANDS + 1):
+            for suffix, language in (("", "English"), ("_es", "Spanish")):
+                self.fields[f"band_label{suffix}_{i}"] = forms.CharField(
+                    label=f"Band {i}, {language}",
+                    max_length=BAND_LABEL_MAX,
+                    required=False,
+                    error_messages={"max_length": _too_long(f"band {i}", BAND_LABEL_MAX)},
+                )
+        for i in range(1, MAX_POINTS + 1):
+            for suffix, language in (("", "English"), ("_es", "Spanish")):
+                self.fields[f"point_label{suffix}_{i}"] = forms.CharField(
+                    label=f"Point {i}, {language}",
+                    max_length=POINT_LABEL_MAX,
+                    required=False,
+                    error_messages={"max_length": _too_long(f"point {i}", POINT_LABEL_MAX)},
+                )
+        self.shown_scale = self._shown_scale()
+        lo, hi, bands = self.shown_scale
+        for i, (a, b) in enumerate(bands, start=1):
+            for suffix, language in (("", "English"), ("_es", "Spanish")):
+                self.fields[
+                    f"band_label{suffix}_{i}"
+                ].label = f"Band {i} ({format_bands([(a, b)])}), {language}"
+        for i, value in enumerate(range(lo, hi + 1), start=1):
+            for suffix, language in (("", "English"), ("_es", "Spanish")):
+                self.fields[f"point_label{suffix}_{i}"].label = f"{value}, {language}"
+
+    def _shown_scale(self) -> tuple[int, int, list]:
+        """The scale whose label rows the page shows: the one typed when it makes sense (so a
+        researcher who resized the scale gets rows for its new points), else the saved one."""
+        initial = self.initial
+        lo, hi = initial.get("scale_min", 1), initial.get("scale_max", 9)
+        try:
+            bands = parse_bands(initial.get("bands", "1-3, 4-6, 7-9"))
+        except forms.ValidationError:
+            bands = [[lo, hi]]
+        if self.is_bound:
+            try:
+                typed_lo, typed_hi = int(self.data["scale_min"]), int(self.data["scale_max"])
+                typed_bands = parse_bands(self.data.get("bands", ""))
+            except (KeyError, TypeError, ValueError, forms.ValidationError):
+                pass
+            else:
+                if 1 <= typed_hi - typed_lo < MAX_POINTS:
+                    lo, hi = typed_lo, typed_hi
+                if len(typed_bands) <= MAX_BANDS:
+                    bands = typed_bands
+        return lo, hi, bands[:MAX_BANDS]
+
+    def band_rows(self) -> list[tuple]:
+        """(band, English field, Spanish field) for each band of the shown scale."""
+        return [
+            (format_bands([b]), self[f"band_label_{i}"], self[f"band_label_es_{i}"])
+            for i, b in enumerate(self.shown_scale[2], start=1)
+        ]
+
+    def point_rows(self) -> list[tuple]:
+        lo, hi, _ = self.shown_scale
+        return [
+            (value, self[f"point_label_{i}"], self[f"point_label_es_{i}"])
+            for i, value in enumerate(range(lo, hi + 1), start=1)
+        ]
+
+    def points_open(self) -> bool:
+        """Whether the point labels start unfolded: some are set, or one has an error."""
+        return any(en.value() or es.value() or en.errors or es.errors
+                   for _, en, es in self.point_rows())  # fmt: skip
 
     @classmethod
     def initial_for(cls, study: Study) -> dict:
         d = study.consensus_definition or {}
         anchors = study.scale_anchors or {}
-        starts = [str(b[0]) for b in study.bands]
+        labels = study.scale_labels or {}
+        band_labels = {}
+        for i, band in enumerate(study.bands[:MAX_BANDS], start=1):
+            start = str(band[0])
+            band_labels[f"band_label_{i}"] = anchors.get(start, "")
+            band_labels[f"band_label_es_{i}"] = (labels.get("bands_es") or {}).get(start, "")
+        values = range(study.scale_min, study.scale_max + 1)
+        for i, value in enumerate(list(values)[:MAX_POINTS], start=1):
+            band_labels[f"point_label_{i}"] = (labels.get("points") or {}).get(str(value), "")
+            band_labels[f"point_label_es_{i}"] = (labels.get("points_es") or {}).get(str(value), "")
         return {
             "scale_min": study.scale_min,
             "scale_max": study.scale_max,
             "bands": format_bands(study.bands),
-            "anchor_low": anchors.get(starts[0], ""),
-            "anchor_mid": anchors.get(starts[1], ""),
-            "anchor_high": anchors.get(starts[2], ""),
+            **band_labels,
             "preset": d.get("preset", "comet"),
             "threshold": d.get("threshold"),
             "scope": d.get("scope", "all"),
@@ -301,13 +391,26 @@ class ProtocolForm(forms.Form):
         """The Study fields this form sets, as study_update takes them."""
         c = self.cleaned_data
         bands = c["bands"]
-        anchors = {
-            str(band[0]): label
-            for band, label in zip(
-                bands, (c["anchor_low"], c["anchor_mid"], c["anchor_high"]), strict=True
+        anchors, bands_es, points, points_es = {}, {}, {}, {}
+        # Only the rows of this scale count: a label left in a row beyond it is dropped.
+        for i, band in enumerate(bands[:MAX_BANDS], start=1):
+            if text := c.get(f"band_label_{i}"):
+                anchors[str(band[0])] = text
+            if text := c.get(f"band_label_es_{i}"):
+                bands_es[str(band[0])] = text
+        values = list(range(c["scale_min"], c["scale_max"] + 1))
+        for i, value in enumerate(values[:MAX_POINTS], start=1):
+            if text := c.get(f"point_label_{i}"):
+                points[str(value)] = text
+            if text := c.get(f"point_label_es_{i}"):
+                points_es[str(value)] = text
+        labels = {
+            name: mapping
+            for name, mapping in (
+                ("bands_es", bands_es), ("points", points), ("points_es", points_es)
             )
-            if label
-        }
+            if mapping
+        }  # fmt: skip
         definition = {"preset": c["preset"], "scope": c["scope"]}
         if c["preset"] == "percent":
             definition["threshold"] = c["threshold"]
@@ -319,6 +422,7 @@ class ProtocolForm(forms.Form):
             "scale_max": c["scale_max"],
             "bands": bands,
             "scale_anchors": anchors,
+            "scale_labels": labels,
             "consensus_definition": definition,
             "planned_rounds": c["planned_rounds"],
             "stopping_rule": c["stopping_rule"],
@@ -520,10 +624,12 @@ class CsvImportForm(forms.Form):
         return data
 
 
-def apply_errors(form: forms.Form, exc) -> None:
-    """Put a service's ValidationError back on the form, on the field it names when it can."""
+def apply_errors(form: forms.Form, exc, aliases: dict | None = None) -> None:
+    """Put a service's ValidationError back on the form, on the field it names when it can
+    (``aliases`` maps a service's field name to the form field that edits it)."""
     if hasattr(exc, "error_dict"):
         for name, errors in exc.error_dict.items():
+            name = (aliases or {}).get(name, name)
             target = name if name in form.fields else None
             for error in errors:
                 form.add_error(target, error)

@@ -65,7 +65,13 @@ class Study(models.Model):
     # The protocol. Frozen when round 1 opens; later changes are Deviations.
     scale_min = models.PositiveSmallIntegerField(default=1)
     scale_max = models.PositiveSmallIntegerField(default=9)
+    # English band labels, keyed by the band's first value ({"1": "Not important", ...}).
     scale_anchors = models.JSONField(default=default_anchors, blank=True)
+    # Every other label, keyed by scale value (points) or band's first value (bands):
+    # {"bands_es": {"1": ...}, "points": {"1": ...}, "points_es": {"1": ...}}. All optional;
+    # Spanish falls back to the catalogue's translation of the English, then to the English.
+    scale_labels = models.JSONField(default=dict, blank=True)
+    # One to five [first, last] value ranges covering the scale, bottom band first.
     bands = models.JSONField(default=default_bands)
     consensus_definition = models.JSONField(default=default_definition)
     quantile_method = models.PositiveSmallIntegerField(
@@ -121,6 +127,7 @@ class Study(models.Model):
         "scale_min",
         "scale_max",
         "scale_anchors",
+        "scale_labels",
         "bands",
         "consensus_definition",
         "quantile_method",

@@ -93,11 +93,13 @@ SCOPES = {
     "balanced": "applied to the balanced aggregate (each stakeholder group weighted equally)",
 }
 PCT_MEASURES = ("pct_high", "pct_low", "pct_mid")
+# Presets that compare the top band with the bottom band: they need at least two bands.
+NEEDS_ENDS = ("comet", "iqr", "percent")
 MEASURES = (*PCT_MEASURES, "median", "iqr", "disagreement_ipras")
 MEASURE_LABELS = {
     "pct_high": "% rating in the top band",
     "pct_low": "% rating in the bottom band",
-    "pct_mid": "% rating in the middle band",
+    "pct_mid": "% rating between the bottom and the top band",
     "median": "median",
     "iqr": "interquartile range",
     "disagreement_ipras": "RAND/UCLA disagreement (IPR > IPRAS)",
@@ -135,7 +137,11 @@ def _criterion(measure: str, op: str, value) -> dict:
 def expand(definition: dict, scale) -> tuple[list[dict], list[dict]]:
     """The preset (or custom rule) as explicit 'in' and 'out' criterion lists for this scale."""
     preset = definition.get("preset", "comet")
-    (lo_a, lo_b), _, (hi_a, hi_b) = scale.bands
+    (lo_a, lo_b), (hi_a, hi_b) = scale.low, scale.high
+    if preset in NEEDS_ENDS and not scale.has_ends:
+        # One band: no top or bottom band to compare (validation refuses this as the study's
+        # own definition; as a comparison preset it simply decides nothing).
+        return [], []
     if preset == "comet":
         return (
             [_criterion("pct_high", ">=", 70), _criterion("pct_low", "<", 15)],
@@ -211,6 +217,16 @@ def _validate_criterion(c, where: str, scale, scope: str) -> list[str]:
         )
     elif measure in PCT_MEASURES and not 0 <= value <= 100:
         errors.append(f"{where}: a percentage must be between 0 and 100, not {value}.")
+    elif measure in ("pct_low", "pct_high") and scale is not None and not scale.has_ends:
+        errors.append(
+            f"{where}: {measure} needs a bottom and a top band, but this scale has one band "
+            f"({_bands_text(scale)}). Give the scale two or more bands."
+        )
+    elif measure == "pct_mid" and scale is not None and not scale.has_middle:
+        errors.append(
+            f"{where}: pct_mid counts the ratings between the bottom and the top band, but this "
+            f"scale has no band between them ({_bands_text(scale)}). Give it three or more bands."
+        )
     elif measure == "median" and scale is not None and not scale.min <= value <= scale.max:
         errors.append(f"{where}: a median must lie on the scale {scale}, not {value}.")
     elif measure == "iqr" and scale is not None and not 0 <= value <= scale.max - scale.min:
@@ -254,6 +270,12 @@ def validate_definition(d, scale=None) -> list[str]:
             f"The RAND/UCLA preset needs a 1-9 scale (its asymmetry index is centred on 5); "
             f"this study uses {scale}."
         )
+    if preset in NEEDS_ENDS and scale is not None and not scale.has_ends:
+        errors.append(
+            f"The {PRESETS[preset]['label']} definition compares the top band with the bottom "
+            f"band, but this scale has a single band ({_bands_text(scale)}). Give the scale two "
+            "or more bands, or choose a custom rule on the median or the interquartile range."
+        )
     if scope == "balanced" and preset in ("ram", "iqr"):
         errors.append(
             f"The balanced aggregate has band percentages only; the {PRESETS[preset]['label']} "
@@ -272,10 +294,19 @@ def validate_definition(d, scale=None) -> list[str]:
     return errors
 
 
+def _bands_text(scale) -> str:
+    return ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in scale.bands)
+
+
 def _band_text(scale, which: int) -> str:
+    """0 = the bottom band, 1 = everything between, 2 = the top band, as values ("7-9")."""
+    words = ("in the bottom band", "in the middle band", "in the top band")[which]
     if scale is None:
-        return ("in the bottom band", "in the middle band", "in the top band")[which]
-    a, b = scale.bands[which]
+        return words
+    rng = (scale.low, scale.mid, scale.high)[which]
+    if rng is None or (which != 1 and not scale.has_ends):
+        return words
+    a, b = rng
     return f"{a}-{b}" if a != b else f"{a}"
 
 

@@ -51,11 +51,18 @@ class Strings:
                 label = conditional_escape(band["label"])
                 low, high = band["low"], band["high"]
                 heading = f"{low}–{high}" if high != low else str(low)
-                values = [
-                    (v, f", {label}" if label else "", f", {label}, {self.your_last_html}"
-                     if label else f", {self.your_last_html}")
-                    for v in band["values"]
-                ]  # fmt: skip
+                points = band.get("points") or {}
+                values = []
+                for v in band["values"]:
+                    # A point's label is shown on its button; the band's label is read out
+                    # after it (the band heading above the buttons is hidden from readers).
+                    text = conditional_escape(points[v]) if v in points else ""
+                    shown = f'{v}<span class="point-label"> {text}</span>' if text else str(v)
+                    cls = " has-point-label" if text else ""
+                    hidden = f", {label}" if label else ""
+                    mine = f", {label}, {self.your_last_html}" if label else (
+                        f", {self.your_last_html}")  # fmt: skip
+                    values.append((v, shown, cls, hidden, mine))
                 self._bands.append((f"{heading}: {label}" if label else heading, values))
         out = []
         for heading, values in self._bands:
@@ -63,14 +70,14 @@ class Strings:
                 '<div class="scale-band"><div class="band-label" aria-hidden="true">'
                 f'{heading}</div><div class="band-buttons">'
             )
-            for v, hidden, hidden_mine in values:
+            for v, shown, cls, hidden, hidden_mine in values:
                 mine = previous == v
                 checked = " checked" if token == str(v) else ""
                 out.append(
                     f'<input type="radio" class="btn-check" name="v{index}" id="v{index}-{v}" '
                     f'value="{v}" autocomplete="off"{checked}><label class="btn '
-                    f'btn-outline-primary scale-btn{" was-mine" if mine else ""}" '
-                    f'for="v{index}-{v}">{v}<span class="visually-hidden">'
+                    f'btn-outline-primary scale-btn{cls}{" was-mine" if mine else ""}" '
+                    f'for="v{index}-{v}">{shown}<span class="visually-hidden">'
                     f"{hidden_mine if mine else hidden}</span></label>"
                 )
             out.append("</div></div>")
@@ -289,7 +296,7 @@ def card_html(view, index: int, *, scale: dict, writable: bool, s: Strings) -> s
         "{prev}>"
         '<div class="card-body"><fieldset class="scale"{dis}{described}>'
         '<legend class="statement">{text}</legend>{errors}{feedback}'
-        '<div class="scale-bands">{bands}</div>'
+        '<div class="scale-bands bands-{n_bands}">{bands}</div>'
         '<input type="radio" class="btn-check" name="v{i}" id="v{i}-unable" value="unable" '
         'autocomplete="off"{unable_checked}><label class="btn btn-outline-secondary unable-btn '
         'mt-2" for="v{i}-unable">{unable}</label></fieldset>'
@@ -309,6 +316,7 @@ def card_html(view, index: int, *, scale: dict, writable: bool, s: Strings) -> s
         errors=errors,
         feedback=mark_safe(_feedback(fb, s)) if fb else "",  # noqa: S308 - built escaped
         bands=bands,
+        n_bands=len(scale["bands"]),
         i=index,
         unable_checked=mark_safe(" checked") if token == "unable" else "",  # noqa: S308
         unable=s.unable,

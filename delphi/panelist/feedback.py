@@ -147,7 +147,8 @@ def round_feedback(*, round: Round, panelist, items, study: Study) -> dict[int, 
         comments.setdefault(item_id, []).append(Comment(comment, language or "en"))
 
     lang_es = getattr(panelist, "language", "en") == "es"
-    top = band_range(bands[-1]) if bands else None
+    # A one-band scale has no top band to report a share of.
+    top = band_range(bands[-1]) if len(bands or []) >= 2 else None
     feedback: dict[int, ItemFeedback] = {}
     for item_id, prev_id in previous_of.items():
         mine = own.get(prev_id)

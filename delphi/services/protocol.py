@@ -1,4 +1,4 @@
-"""Checks on a study protocol (scale, bands, anchors, consensus definition) before it is saved.
+"""Checks on a study protocol (scale, bands, labels, consensus definition) before it is saved.
 
 The consensus definition itself is checked by the statistics module
 (`delphi.consensus.definitions.validate_definition`, the same rules the computation applies);
@@ -24,22 +24,110 @@ def definition_errors(definition, scale_min: int, scale_max: int, bands) -> list
     return list(validate_definition(definition, scale))
 
 
+MIN_POINTS, MAX_POINTS = 2, 11
+MAX_BANDS = 5
+BAND_LABEL_MAX = 80
+POINT_LABEL_MAX = 40
+LABEL_KEYS = ("bands_es", "points", "points_es")
+
+
+def _range(lo: int, hi: int) -> str:
+    return f"{lo}-{hi}" if lo != hi else f"{lo}"
+
+
+def _values(lo: int, hi: int) -> str:
+    return f"{lo}" if lo == hi else f"{lo} to {hi}"
+
+
 def bands_errors(bands, scale_min: int, scale_max: int) -> list[str]:
-    if not isinstance(bands, list | tuple) or len(bands) != 3:
-        return ["Give exactly three bands (low, middle, high), e.g. 1-3, 4-6, 7-9."]
+    """Every problem with the bands, each message naming the band(s) it is about."""
+    if not isinstance(bands, list | tuple) or not bands:
+        return ["Give at least one band, e.g. 1-3, 4-6, 7-9."]
+    if len(bands) > MAX_BANDS:
+        return [f"Use at most {MAX_BANDS} bands; you gave {len(bands)}."]
     try:
         pairs = [(int(lo), int(hi)) for lo, hi in bands]
     except (TypeError, ValueError):
         return ["Each band is two whole numbers, e.g. 1-3."]
     errors = []
-    if pairs[0][0] != scale_min or pairs[-1][1] != scale_max:
-        errors.append(f"The bands must start at {scale_min} and end at {scale_max}.")
-    for lo, hi in pairs:
+    for i, (lo, hi) in enumerate(pairs, start=1):
         if lo > hi:
-            errors.append(f"The band {lo}-{hi} runs backwards.")
-    for (_, hi), (lo, _) in zip(pairs, pairs[1:], strict=False):
-        if lo != hi + 1:
-            errors.append(f"The bands must follow on without gaps or overlaps ({hi} then {lo}).")
+            errors.append(f"Band {i} ({lo}-{hi}) runs backwards: write its lower value first.")
+        elif lo < scale_min or hi > scale_max:
+            errors.append(
+                f"Band {i} ({_range(lo, hi)}) lies outside the scale {scale_min}-{scale_max}."
+            )
+    if errors:
+        return errors
+    first, last = pairs[0], pairs[-1]
+    if first[0] > scale_min:
+        errors.append(
+            f"Band 1 ({_range(*first)}) starts at {first[0]}, but the scale starts at "
+            f"{scale_min}: {_values(scale_min, first[0] - 1)} would be in no band."
+        )
+    for i, ((a, b), (c, d)) in enumerate(zip(pairs, pairs[1:], strict=False), start=1):
+        this, following = f"band {i} ({_range(a, b)})", f"band {i + 1} ({_range(c, d)})"
+        if c <= a:
+            errors.append(
+                f"Band {i + 1} ({_range(c, d)}) comes before band {i} ({_range(a, b)}): "
+                "list the bands from the bottom of the scale up."
+            )
+        elif c <= b:
+            errors.append(
+                f"The bands must follow on without gaps or overlaps: {this} and {following} "
+                f"overlap at {_values(c, min(b, d))}."
+            )
+        elif c > b + 1:
+            errors.append(
+                f"The bands must follow on without gaps or overlaps: between {this} and "
+                f"{following}, {_values(b + 1, c - 1)} would be in no band."
+            )
+    if last[1] < scale_max:
+        errors.append(
+            f"Band {len(pairs)} ({_range(*last)}) ends at {last[1]}, but the scale ends at "
+            f"{scale_max}: {_values(last[1] + 1, scale_max)} would be in no band."
+        )
+    return errors
+
+
+def labels_errors(anchors, labels, bands, scale_min: int, scale_max: int) -> dict[str, list]:
+    """Band labels are keyed by a band's first value, point labels by a value on the scale."""
+    errors: dict[str, list[str]] = {}
+    starts = {str(b[0]): i for i, b in enumerate(bands, start=1)}
+    values = {str(v) for v in range(scale_min, scale_max + 1)}
+
+    def check(field, mapping, keys, what, limit):
+        if not isinstance(mapping, dict):
+            errors.setdefault(field, []).append(f"The {what} must be a mapping.")
+            return
+        for key, text in mapping.items():
+            if key not in keys:
+                errors.setdefault(field, []).append(
+                    f"A {what} is given for {key}, which is "
+                    + ("not the first value of a band." if what.startswith("band") else
+                       f"not on the scale {scale_min}-{scale_max}.")
+                )  # fmt: skip
+            elif not isinstance(text, str):
+                errors.setdefault(field, []).append(f"The {what} for {key} must be text.")
+            elif len(text) > limit:
+                where = f"band {starts[key]}" if what.startswith("band") else f"point {key}"
+                errors.setdefault(field, []).append(
+                    f"The {what} of {where} is {len(text)} characters long; keep it to {limit}."
+                )
+
+    check("scale_anchors", anchors or {}, starts, "band label", BAND_LABEL_MAX)
+    labels = labels or {}
+    if not isinstance(labels, dict):
+        return {**errors, "scale_labels": ["The scale labels must be a mapping."]}
+    if unknown := sorted(set(labels) - set(LABEL_KEYS)):
+        errors.setdefault("scale_labels", []).append(
+            f"Unknown part(s) of the scale labels: {', '.join(unknown)}."
+        )
+    check("scale_labels", labels.get("bands_es", {}), starts, "band label (Spanish)",
+          BAND_LABEL_MAX)  # fmt: skip
+    check("scale_labels", labels.get("points", {}), values, "point label", POINT_LABEL_MAX)
+    check("scale_labels", labels.get("points_es", {}), values, "point label (Spanish)",
+          POINT_LABEL_MAX)  # fmt: skip
     return errors
 
 
@@ -50,20 +138,17 @@ def protocol_errors(p: dict) -> dict[str, list[str]]:
     if hi <= lo:
         errors["scale_max"] = ["The top of the scale must be above the bottom."]
         return errors
-    if hi - lo > 20 or hi > 100:
-        errors["scale_max"] = ["Use a scale of at most 21 points, with values up to 100."]
+    points = hi - lo + 1
+    if not MIN_POINTS <= points <= MAX_POINTS or hi > 100:
+        errors["scale_max"] = [
+            f"A scale has {MIN_POINTS} to {MAX_POINTS} points, with values up to 100; "
+            f"{lo}-{hi} has {points}."
+        ]
         return errors
     if msgs := bands_errors(p["bands"], lo, hi):
         errors["bands"] = msgs
         return errors
-    anchors = p.get("scale_anchors") or {}
-    band_starts = {str(b[0]) for b in p["bands"]}
-    stray = set(anchors) - band_starts
-    if stray:
-        errors["scale_anchors"] = [
-            "Anchor labels are keyed by the first value of a band; "
-            f"{', '.join(sorted(stray))} is not one."
-        ]
+    errors.update(labels_errors(p.get("scale_anchors"), p.get("scale_labels"), p["bands"], lo, hi))
     if msgs := definition_errors(p["consensus_definition"], lo, hi, p["bands"]):
         errors["consensus_definition"] = msgs
     if not 1 <= p["quantile_method"] <= 9:

@@ -227,6 +227,7 @@ def rule_snapshot(study: Study) -> dict:
         "scale_min": study.scale_min,
         "scale_max": study.scale_max,
         "scale_anchors": study.scale_anchors,
+        "scale_labels": study.scale_labels,
         "bands": study.bands,
         "consensus_definition": study.consensus_definition,
         "quantile_method": study.quantile_method,

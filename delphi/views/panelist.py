@@ -25,6 +25,7 @@ from delphi.panelist import cards
 from delphi.panelist import feedback as fb
 from delphi.panelist import selectors as sel
 from delphi.panelist.forms import ConsentForm, ProfileForm, SuggestionForm, WithdrawForm
+from delphi.panelist.scale import scale_display
 from delphi.panelist.session import (
     SESSION_INVITATION,
     SESSION_PANELIST,
@@ -256,17 +257,16 @@ def _page_target(rnd, pages, number, action):
     return reverse("panelist:page", args=[rnd.uuid, number])
 
 
-def _scale(study, rnd):
-    bands = fb.round_bands(rnd, study)
-    anchors = study.scale_anchors or {}
-    groups = []
-    for low, high in bands:
-        label = anchors.get(str(low), "")
-        groups.append(
-            {"low": low, "high": high, "label": _(label) if label else "",
-             "values": list(range(low, high + 1))}
-        )  # fmt: skip
-    return {"min": study.scale_min, "max": study.scale_max, "bands": groups}
+def _scale(study, rnd, lang=None):
+    """The scale's bands and labels in ``lang`` (default: the active language)."""
+    return scale_display(
+        scale_min=study.scale_min,
+        scale_max=study.scale_max,
+        bands=fb.round_bands(rnd, study),
+        anchors=study.scale_anchors,
+        labels=study.scale_labels,
+        lang=lang or translation.get_language(),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -334,7 +334,7 @@ def round_page(request, panelist, round_uuid, page):
         unsaved, unsaved_reason = [], ""
     feedback = fb.round_feedback(round=rnd, panelist=panelist, items=items, study=study)
     strings = cards.Strings()
-    scale = _scale(study, rnd)
+    scale = _scale(study, rnd, lang)
     for index, view in enumerate(current.items):
         view.feedback = feedback.get(view.item.pk)
         view.card = cards.card_html(view, index, scale=scale, writable=writable, s=strings)

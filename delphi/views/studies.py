@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils import translation
 
 from delphi import selectors
 from delphi.access import get_study_for_user
@@ -18,6 +19,9 @@ from delphi.forms import (
     apply_errors,
 )
 from delphi.models import Membership, Study
+from delphi.panelist import cards
+from delphi.panelist.scale import scale_display
+from delphi.services.protocol import protocol_errors
 from delphi.services.studies import (
     study_create,
     study_member_add,
@@ -27,15 +31,19 @@ from delphi.services.studies import (
 
 
 def describe(study: Study) -> str:
+    return _describe(_protocol(study))
+
+
+def _describe(protocol: dict) -> str:
     try:
         scale = Scale(
-            min=study.scale_min,
-            max=study.scale_max,
-            bands=tuple(tuple(b) for b in study.bands),
+            min=protocol["scale_min"],
+            max=protocol["scale_max"],
+            bands=tuple(tuple(b) for b in protocol["bands"]),
         )
     except (TypeError, ValueError):
         scale = None
-    return describe_definition(study.consensus_definition, scale)
+    return describe_definition(protocol["consensus_definition"], scale)
 
 
 @login_required
@@ -114,25 +122,37 @@ def study_protocol(request, study):
     form = ProtocolForm(
         request.POST or None, initial=ProtocolForm.initial_for(study), locked=study.is_locked
     )
+    proposed = None
     if request.method == "POST" and form.is_valid():
-        try:
-            deviations = study_update(
-                study=study,
-                by=request.user,
-                data=form.protocol(),
-                reason=form.cleaned_data.get("reason", ""),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            if deviations:
-                messages.warning(
-                    request,
-                    f"Protocol changed after the lock: {len(deviations)} deviation(s) recorded.",
-                )
+        if "preview" in request.POST:
+            # Show the scale as typed without saving it: the same checks as a save, minus the
+            # reason a locked protocol needs.
+            proposed = _protocol(study) | form.protocol()
+            if errors := protocol_errors(proposed):
+                apply_errors(form, ValidationError(errors), ProtocolForm.ERROR_FIELDS)
+                proposed = None
             else:
-                messages.success(request, "Protocol saved.")
-            return redirect("study_detail", study=study.uuid)
+                messages.info(request, "Preview only: nothing was saved.")
+        else:
+            try:
+                deviations = study_update(
+                    study=study,
+                    by=request.user,
+                    data=form.protocol(),
+                    reason=form.cleaned_data.get("reason", ""),
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc, ProtocolForm.ERROR_FIELDS)
+            else:
+                if deviations:
+                    messages.warning(
+                        request,
+                        f"Protocol changed after the lock: {len(deviations)} deviation(s) "
+                        "recorded.",
+                    )
+                else:
+                    messages.success(request, "Protocol saved.")
+                return redirect("study_detail", study=study.uuid)
     return render(
         request,
         "delphi/study_protocol.html",
@@ -140,11 +160,40 @@ def study_protocol(request, study):
             "study": study,
             "form": form,
             "can_edit": can_edit,
-            "definition_text": describe(study),
+            "definition_text": _describe(proposed or _protocol(study)),
             "locked_fields": Study.LOCKED_FIELDS,
             "presets": PRESETS,
+            "previews": scale_previews(proposed or _protocol(study)),
+            "previewing": proposed is not None,
         },
     )
+
+
+def _protocol(study: Study) -> dict:
+    return {name: getattr(study, name) for name in Study.LOCKED_FIELDS}
+
+
+def scale_previews(protocol: dict) -> list[dict]:
+    """The scale's buttons as an English and a Spanish panelist will see them."""
+    previews = []
+    for index, (lang, name) in enumerate((("en", "English"), ("es", "Spanish"))):
+        scale = scale_display(
+            scale_min=protocol["scale_min"],
+            scale_max=protocol["scale_max"],
+            bands=protocol["bands"],
+            anchors=protocol["scale_anchors"],
+            labels=protocol.get("scale_labels"),
+            lang=lang,
+        )
+        with translation.override(lang):
+            strings = cards.Strings()
+            html = strings.scale_html(scale, 100 + index, "", None)
+            unable = strings.unable
+        previews.append(
+            {"lang": lang, "name": name, "html": html, "unable": unable, "index": 100 + index,
+             "n_bands": len(scale["bands"])}
+        )  # fmt: skip
+    return previews
 
 
 @login_required

@@ -176,10 +176,17 @@ def _describe(hist: np.ndarray, unable: np.ndarray, scale: Scale, qtype: int) ->
         var = dev2 / (n - 1)
     out["mean"] = _nan_where(mean, empty)
     out["sd"] = _nan_where(np.sqrt(np.maximum(var, 0.0)), n < 2)
-    band_counts = []
-    for a, b in scale.bands:
-        band_counts.append(hist[:, a - lo : b - lo + 1].sum(axis=1).astype(np.int64))
-    for name, cnt in zip(("pct_low", "pct_mid", "pct_high"), band_counts, strict=True):
+    # Bottom band, everything between, top band (scale.summary_bands); None = undefined (a
+    # one-band scale has no bottom or top band).
+    band_counts = {}
+    for name, rng in scale.summary_bands().items():
+        if rng is None:
+            band_counts[name] = None
+            out[name] = np.full(len(n), np.nan)
+            continue
+        a, b = rng
+        cnt = hist[:, a - lo : b - lo + 1].sum(axis=1).astype(np.int64)
+        band_counts[name] = cnt
         with np.errstate(divide="ignore", invalid="ignore"):
             out[name] = _nan_where(100.0 * cnt / n, empty)
 
@@ -234,8 +241,11 @@ def _describe(hist: np.ndarray, unable: np.ndarray, scale: Scale, qtype: int) ->
     # Exact forms for the consensus rules (denominator 0 = undefined).
     exact = {"n": n}
     n_obj = n.astype(object)
-    for name, cnt in zip(("pct_low", "pct_mid", "pct_high"), band_counts, strict=True):
-        exact[name] = (100 * cnt.astype(object), n_obj)
+    for name, cnt in band_counts.items():
+        if cnt is None:
+            exact[name] = (np.zeros(len(n), dtype=object), np.zeros(len(n), dtype=object))
+        else:
+            exact[name] = (100 * cnt.astype(object), n_obj)
     med_num, med_den = q["median"]
     exact["median"] = (med_num.astype(object), np.where(empty, 0, med_den).astype(object))
     exact["iqr"] = (iqr_num.astype(object), np.where(empty, 0, iqr_den).astype(object))
@@ -260,7 +270,12 @@ def _balanced(hist_groups: np.ndarray, unable_groups: np.ndarray, scale: Scale) 
     exact = {"n": out["n"]}
     n_list = n_g.tolist()
     present_list = present.tolist()
-    for name, (a, b) in zip(("pct_low", "pct_mid", "pct_high"), scale.bands, strict=True):
+    for name, rng in scale.summary_bands().items():
+        if rng is None:
+            out[name] = np.full(items, np.nan)
+            exact[name] = (np.zeros(items, dtype=object), np.zeros(items, dtype=object))
+            continue
+        a, b = rng
         cnt = hist_groups[:, :, a - lo : b - lo + 1].sum(axis=2)
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(present, cnt / np.where(present, n_g, 1), 0.0).sum(axis=1)

@@ -69,6 +69,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--scale", default="1-9", help="rating scale MIN-MAX (default 1-9)")
         parser.add_argument(
+            "--bands",
+            default=None,
+            help="one to five bands from the bottom up, e.g. 1-3,4-6,7-9 (default: the "
+            "scale's conventional bands; pct_low is the first, pct_high the last)",
+        )
+        parser.add_argument(
             "--definition",
             default="comet",
             help="comet | ram | iqr | percent | percent:T (default comet)",
@@ -90,6 +96,11 @@ class Command(BaseCommand):
             scale = Scale.parse(options["scale"])
         except ValueError as exc:
             raise CommandError(f"--scale: {exc}")
+        if options.get("bands"):
+            try:
+                scale = Scale.parse(options["scale"], _bands(options["bands"]))
+            except ValueError as exc:
+                raise CommandError(f"--bands: {exc}")
         definition = parse_definition(options["definition"], options["scope"])
         problems = validate(definition, scale)
         if problems:
@@ -143,3 +154,15 @@ class Command(BaseCommand):
                 + f"; consensus ({c['rule']}) {'reached' if c['reached'] else 'not reached'}"
             )
         self.stdout.write(self.style.SUCCESS("Wrote " + ", ".join(str(p) for p in paths)))
+
+
+def _bands(text: str) -> list[tuple[int, int]]:
+    """'1-3,4-6,7-9' -> [(1, 3), (4, 6), (7, 9)]; a single value is a one-point band."""
+    bands = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        lo, sep, hi = part.partition("-")
+        try:
+            bands.append((int(lo), int(hi if sep else lo)))
+        except ValueError:
+            raise ValueError(f"{part!r} is not a band; write bands like 1-3,4-6,7-9.")
+    return bands

@@ -230,3 +230,15 @@ def test_formula_like_text_is_not_executed_by_spreadsheets(tmp_path):
     out = run(tmp_path, source=src)
     _, items = read(out / "items.csv")
     assert items[0]["item"] == '\'=HYPERLINK("x")'
+
+
+def test_bands_option_sets_the_bottom_and_top_bands(tmp_path):
+    src = tmp_path / "five.csv"
+    src.write_text("panelist,round,item,rating\na,1,X,5\nb,1,X,4\nc,1,X,3\nd,1,X,1\n")
+    out = run(tmp_path, "--scale", "1-5", "--bands", "1-2,3-5", source=src)
+    _, items = read(out / "items.csv")
+    assert (items[0]["pct_low"], items[0]["pct_mid"], items[0]["pct_high"]) == ("25", "0", "75")
+    with pytest.raises(CommandError, match="--bands: Bands 1 and 2 are out of order or overlap"):
+        run(tmp_path, "--scale", "1-5", "--bands", "1-3,3-5", source=src)
+    with pytest.raises(CommandError, match="single band"):
+        run(tmp_path, "--scale", "1-5", "--bands", "1-5", source=src)
