@@ -21,7 +21,10 @@ from delphi.models import Study
 
 
 class Command(BaseCommand):
-    help = "Load the demo crisis-responder study (simulated panel, round 1 analysed)."
+    help = (
+        "Load the demo crisis-responder study (simulated panel; open-ended round 1 coded, rating "
+        "round 2 and ranking round 3 analysed, rating round 4 open)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
