@@ -30,7 +30,16 @@ from delphi.demo.ranking import RANKING_TOP_K, build_ranking_round
 from delphi.demo.simulation import SimPanelist, simulate_panel
 from delphi.demo.spanish import demo_spanish_fields
 from delphi.demo.statements import STATEMENTS
-from delphi.models import ItemChange, Membership, Rating, Response, Round, Study
+from delphi.models import (
+    AnswerCode,
+    ItemChange,
+    Membership,
+    PromptAnswer,
+    Rating,
+    Response,
+    Round,
+    Study,
+)
 from delphi.services.audit import study_purge
 from panels.models import Contact, Invitation, Panel, Panelist, StakeholderGroup
 
@@ -428,7 +437,20 @@ def demo_summary(study: Study) -> dict:
         "statements": Statement.objects.filter(framework_id=study.framework_id).count(),
         "scenarios": Scenario.objects.filter(framework_id=study.framework_id).count(),
         "panelists": Panelist.objects.filter(panel_id=study.panel_id).count(),
-        "rounds": [(r.number, r.status, r.items.count()) for r in rounds],
+        # (number, kind, status, what it holds): questions and answers, or items.
+        "rounds": [
+            (
+                r.number,
+                r.kind,
+                r.status,
+                f"{r.prompts.count()} questions, "
+                f"{PromptAnswer.objects.filter(response__round=r).count()} answers"
+                if r.kind == Round.Kind.GENERATION
+                else f"{r.items.count()} items",
+            )
+            for r in rounds
+        ],
+        "codes": AnswerCode.objects.filter(study=study, withdrawn_at__isnull=True).count(),
         "submitted": Response.objects.filter(
             round__study=study, status=Response.Status.SUBMITTED
         ).count(),
