@@ -43,11 +43,12 @@ You are invited to take part in a Delphi survey about the core competencies of c
 behavioral-health crisis responders: the people who respond, instead of or alongside police, \
 when someone is in a mental-health crisis.
 
-What taking part involves. Up to three online rounds, each taking about 20 to 30 minutes. \
-In each round you rate how important each competency statement is for a responder on a \
-scale from 1 (not important) to 9 (critical), and you may comment or suggest new \
-statements. From round 2 on you will see how the panel rated each statement, anonymously, \
-and may change your rating.
+What taking part involves. Up to four online rounds, each taking about 20 to 30 minutes. \
+In the first you describe, in your own words, what a responder must be able to do in three \
+crisis scenarios. In the later rounds you rate how important each competency statement is \
+for a responder on a scale from 1 (not important) to 9 (critical), or put the most important \
+ones in order, and you may comment or suggest new statements. When a statement comes back \
+you will see how the panel rated it, anonymously, and may change your rating.
 
 Voluntary. Taking part is voluntary. You may skip any statement ("unable to rate"), stop \
 and come back later, or withdraw at any time without giving a reason. If you withdraw, you \
@@ -70,11 +71,13 @@ Le invitamos a participar en una encuesta Delphi sobre las competencias básicas
 responden a crisis de salud conductual en la comunidad: las personas que acuden, en lugar de \
 la policía o junto a ella, cuando alguien atraviesa una crisis de salud mental.
 
-En qué consiste. Hasta tres rondas en línea, de unos 20 a 30 minutos cada una. En cada ronda \
-usted puntúa la importancia de cada enunciado de competencia para quien responde a la \
-crisis, en una escala de 1 (no es importante) a 9 (es crítica), y puede añadir comentarios \
-o proponer nuevos enunciados. A partir de la segunda ronda verá, de forma anónima, cómo \
-puntuó el panel cada enunciado y podrá cambiar su puntuación.
+En qué consiste. Hasta cuatro rondas en línea, de unos 20 a 30 minutos cada una. En la \
+primera usted describe, con sus propias palabras, qué debe saber hacer quien responde en tres \
+escenarios de crisis. En las siguientes puntúa la importancia de cada enunciado de competencia \
+para quien responde a la crisis, en una escala de 1 (no es importante) a 9 (es crítica), o \
+pone en orden los más importantes, y puede añadir comentarios o proponer nuevos enunciados. \
+Cuando un enunciado vuelve, verá de forma anónima cómo lo puntuó el panel y podrá cambiar su \
+puntuación.
 
 Participación voluntaria. Su participación es voluntaria. Puede omitir cualquier enunciado \
 ("no puedo puntuar"), detenerse y continuar más tarde, o retirarse en cualquier momento \
@@ -103,21 +106,21 @@ SCALE_ANCHORS = {
     "7": "Critical",
 }
 CONSENSUS_DEFINITION = {"preset": "comet", "scope": "all"}
-PLANNED_ROUNDS = 3
+PLANNED_ROUNDS = 4
 STOPPING_RULE_DETAIL = (
-    "Stop when every statement has reached consensus in or out, or after the third round, "
-    "whichever comes first."
+    "Stop when every statement has reached consensus in or out, or after the fourth round "
+    "(open-ended, rating, ranking, re-rating), whichever comes first."
 )
 
-ROUND1_TITLE = "Rate the draft competencies"
-ROUND1_INSTRUCTIONS = (
+RATING_TITLE = "Rate the draft competencies"
+RATING_INSTRUCTIONS = (
     "Rate how important each competency is for a community behavioral-health crisis "
     "responder, from 1 (not important) to 9 (critical). Think of the three scenarios: a "
     "distressed son at home, a young man in a park with suicidal thoughts, and a man with a "
     'knife barricaded in his apartment. Choose "unable to rate" if a statement is outside '
     "your experience. Comments help the panel understand your rating."
 )
-ROUND1_INSTRUCTIONS_ES = (
+RATING_INSTRUCTIONS_ES = (
     "Puntúe qué tan importante es cada competencia para quien responde a crisis de salud "
     "conductual en la comunidad, de 1 (no es importante) a 9 (es crítica). Piense en los "
     "tres escenarios: un hijo angustiado en casa, un joven con pensamientos suicidas en un "

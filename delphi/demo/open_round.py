@@ -51,7 +51,10 @@ def demo_open_round(*, round: Round, researcher, token_hash) -> dict:
     }
     took_part = set(
         Response.objects.filter(
-            round__study=study, status=Response.Status.SUBMITTED, round__number__lt=round.number
+            round__study=study,
+            round__kind=Round.Kind.RATING,
+            status=Response.Status.SUBMITTED,
+            round__number__lt=round.number,
         ).values_list("panelist_id", flat=True)
     )
     panelists = list(
@@ -114,7 +117,10 @@ def demo_open_round(*, round: Round, researcher, token_hash) -> dict:
         )
         for item in todo:
             before = previous.get((p.pk, item.carried_from_id))
-            if before is None:
+            if item.carried_from_id is None:
+                # A statement new in this round (an adopted suggestion): rated fresh.
+                value = None if rng.random() < 0.1 else rng.randint(5, 9)
+            elif before is None:
                 value = None if rng.random() < 0.5 else rng.randint(4, 8)
             else:
                 # Feedback pulls ratings a step towards the panel's centre, sometimes.

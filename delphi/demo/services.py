@@ -18,12 +18,28 @@ from django.utils import timezone
 
 from competencies.models import Domain, Framework, Provenance, Scenario, Statement
 from delphi.demo import content
+from delphi.demo.generation import (
+    NEW_FROM_ANSWERS,
+    build_generation_round,
+    build_suggestions,
+    code_generation_round,
+    decide_suggestions,
+)
 from delphi.demo.newcomers import demo_newcomers_build
 from delphi.demo.ranking import RANKING_TOP_K, build_ranking_round
 from delphi.demo.simulation import SimPanelist, simulate_panel
 from delphi.demo.spanish import demo_spanish_fields
 from delphi.demo.statements import STATEMENTS
-from delphi.models import Membership, Rating, Response, Round, Study
+from delphi.models import (
+    AnswerCode,
+    ItemChange,
+    Membership,
+    PromptAnswer,
+    Rating,
+    Response,
+    Round,
+    Study,
+)
 from delphi.services.audit import study_purge
 from panels.models import Contact, Invitation, Panel, Panelist, StakeholderGroup
 
@@ -35,25 +51,32 @@ DEMO_ACCOUNTS = (
     ("admin", "delphi-admin", True),
 )
 
-# When the simulated round 1 ran, counted back from the moment the demo is built, so the
-# pages read like a study in progress: round 1 closed two weeks ago, round 2 being prepared.
-ROUND1_OPENED_DAYS_AGO = 35
-ROUND1_CLOSED_DAYS_AGO = 14
-# The ranking round of the consensus statements: opened a day after round 1 closed.
+# When the simulated rounds ran, counted back from the moment the demo is built, so the pages
+# read like a study in progress: the open-ended round two months ago, coded the week after it
+# closed; the rating round closed two weeks ago, the ranking round a week ago; round 4 is open.
+GENERATION_OPENED_DAYS_AGO = 70
+GENERATION_CLOSED_DAYS_AGO = 49
+CODED_DAYS_AGO = 45
+RATING_OPENED_DAYS_AGO = 35
+RATING_CLOSED_DAYS_AGO = 14
+SUGGESTIONS_DECIDED_DAYS_AGO = 12
+# The ranking round of the consensus statements: opened a day after the rating round closed,
+# closed before round 4 opened (delphi/demo/open_round.py).
 RANKING_OPENED_DAYS_AFTER = 1
-RANKING_CLOSED_DAYS_AGO = 4
+RANKING_CLOSED_DAYS_AGO = 7
 
-ROUND2_TITLE = "Re-rate the statements without consensus"
-ROUND2_INSTRUCTIONS = (
-    "These statements did not reach consensus in round 1. For each one you will see your own "
-    "round-1 rating, how the panel rated it (overall and by stakeholder group) and the "
-    "panel's anonymous comments. Rate it again: you may keep or change your rating."
+RERATE_TITLE = "Re-rate the statements without consensus"
+RERATE_INSTRUCTIONS = (
+    "These statements did not reach consensus in round 2. For each one you will see your own "
+    "round-2 rating, how the panel rated it (overall and by stakeholder group) and the "
+    "panel's anonymous comments. Rate it again: you may keep or change your rating. One "
+    "statement is new: a panelist suggested it in round 2."
 )
-ROUND2_INSTRUCTIONS_ES = (
-    "Estos enunciados no alcanzaron consenso en la primera ronda. En cada uno verá su propia "
-    "puntuación de la primera ronda, cómo lo puntuó el panel (en conjunto y por grupo) y "
+RERATE_INSTRUCTIONS_ES = (
+    "Estos enunciados no alcanzaron consenso en la segunda ronda. En cada uno verá su propia "
+    "puntuación de la segunda ronda, cómo lo puntuó el panel (en conjunto y por grupo) y "
     "los comentarios anónimos del panel. Puntúelo de nuevo: puede mantener o cambiar su "
-    "puntuación."
+    "puntuación. Un enunciado es nuevo: lo propuso una persona del panel en la segunda ronda."
 )
 
 
@@ -113,9 +136,9 @@ def demo_delete(*, study: Study) -> None:
 
 def _build(*, researcher, analyst) -> Study:
     from delphi.consensus.services import consensus_compute_now, round_create_next
+    from delphi.services.coding import round_start_rating
     from delphi.services.rounds import (
         round_close,
-        round_create,
         round_open,
         round_set_items,
         round_update,
@@ -123,8 +146,9 @@ def _build(*, researcher, analyst) -> Study:
     from delphi.services.studies import study_create, study_member_add
 
     now = timezone.now()
-    opened_at = now - timedelta(days=ROUND1_OPENED_DAYS_AGO)
-    closed_at = now - timedelta(days=ROUND1_CLOSED_DAYS_AGO)
+    generation_opened = now - timedelta(days=GENERATION_OPENED_DAYS_AGO)
+    opened_at = now - timedelta(days=RATING_OPENED_DAYS_AGO)
+    closed_at = now - timedelta(days=RATING_CLOSED_DAYS_AGO)
 
     study = study_create(
         by=researcher,
@@ -148,29 +172,52 @@ def _build(*, researcher, analyst) -> Study:
     # The fixed uuid is how a second `load_demo` recognises the demo; it is unique, so two
     # concurrent loads cannot both commit.
     Study.objects.filter(pk=study.pk).update(
-        uuid=content.DEMO_STUDY_UUID, created_at=opened_at - timedelta(days=21)
+        uuid=content.DEMO_STUDY_UUID, created_at=generation_opened - timedelta(days=21)
     )
     study.refresh_from_db()
     study_member_add(study=study, by=researcher, username=analyst.username, role="analyst")
 
     groups = _build_groups(study)
-    statements = _build_framework(study)
+    _build_framework(study)
     sim = simulate_panel(STATEMENTS)
-    panelists = _build_panel(study, groups, sim, opened_at=opened_at)
+    panelists = _build_panel(study, groups, sim, opened_at=generation_opened)
 
-    rnd = round_create(
+    # Round 1: the open-ended round, answered, closed, then coded into statements.
+    generation = build_generation_round(
         study=study,
-        kind=Round.Kind.RATING,
+        researcher=researcher,
+        panelists=panelists,
+        opened_at=generation_opened,
+        closed_at=now - timedelta(days=GENERATION_CLOSED_DAYS_AGO),
+    )
+    code_generation_round(
+        study=study,
+        rnd=generation,
+        researcher=researcher,
+        coded_at=now - timedelta(days=CODED_DAYS_AGO),
+    )
+    Study.objects.filter(pk=study.pk).update(protocol_locked_at=generation_opened)
+
+    # Round 2: "Start the first rating round" drafts it with the coded statements pre-selected;
+    # the team adds the statements drafted from the expert-panel themes alone.
+    rnd = round_start_rating(round=generation, by=researcher)
+    ItemChange.objects.filter(round=rnd).update(at=now - timedelta(days=CODED_DAYS_AGO - 2))
+    round_update(
+        round=rnd,
         by=researcher,
-        title=content.ROUND1_TITLE,
-        instructions=content.ROUND1_INSTRUCTIONS,
-        instructions_es=content.ROUND1_INSTRUCTIONS_ES,
+        title=content.RATING_TITLE,
+        instructions=content.RATING_INSTRUCTIONS,
+        instructions_es=content.RATING_INSTRUCTIONS_ES,
         opens_at=opened_at,
         closes_at=closed_at,
     )
-    round_set_items(round=rnd, statement_ids=[s.pk for s in statements], by=researcher)
+    by_code = {s.code: s for s in Statement.objects.filter(framework_id=study.framework_id)}
+    round_set_items(
+        round=rnd, statement_ids=[by_code[s.code].pk for s in STATEMENTS], by=researcher
+    )
     round_open(round=rnd, by=researcher)
     _build_responses(rnd, sim, panelists, opened_at=opened_at, closed_at=closed_at)
+    suggestions = build_suggestions(rating_round=rnd, opened_at=opened_at, closed_at=closed_at)
     round_close(round=rnd, by=researcher)
     # Synchronous, so the demo has results however Celery is configured; the run queued by
     # round_close then finds the same input and writes nothing.
@@ -180,9 +227,8 @@ def _build(*, researcher, analyst) -> Study:
         closed_at=closed_at,
         analysed_at=closed_at + timedelta(minutes=2),
     )
-    Study.objects.filter(pk=study.pk).update(protocol_locked_at=opened_at)
 
-    # Then a ranking round of the statements that reached consensus, closed and analysed.
+    # Round 3: a ranking round of the statements that reached consensus, closed and analysed.
     build_ranking_round(
         study=study,
         rating_round=rnd,
@@ -191,18 +237,22 @@ def _build(*, researcher, analyst) -> Study:
         closed_at=now - timedelta(days=RANKING_CLOSED_DAYS_AGO),
     )
 
-    # Round 2 stays a draft: opening it is the next step a researcher takes, and the demo
-    # lets a newcomer take it (see the carried items, adjust, open) instead of skipping it.
-    round2 = round_create_next(round=rnd, by=researcher)
+    # Round 4 re-rates what round 2 carried forward, plus the suggestion the team adopted; it
+    # is open, with answers part-way (delphi/demo/open_round.py).
+    round4 = round_create_next(round=rnd, by=researcher)
     round_update(
-        round=round2,
+        round=round4,
         by=researcher,
-        title=ROUND2_TITLE,
-        instructions=ROUND2_INSTRUCTIONS,
-        instructions_es=ROUND2_INSTRUCTIONS_ES,
+        title=RERATE_TITLE,
+        instructions=RERATE_INSTRUCTIONS,
+        instructions_es=RERATE_INSTRUCTIONS_ES,
     )
+    decided_at = now - timedelta(days=SUGGESTIONS_DECIDED_DAYS_AGO)
+    decide_suggestions(study=study, rows=suggestions, researcher=researcher, decided_at=decided_at)
+    # Round 4's lineage (carried, retired, added) was written when the team prepared it.
+    ItemChange.objects.filter(round=round4).update(at=decided_at)
     demo_newcomers_build(study, groups)
-    _build_open_round(round2, researcher)
+    _build_open_round(round4, researcher)
     demo_spanish_fields(study)
     study.refresh_from_db()
     return study
@@ -227,7 +277,7 @@ def _build_groups(study: Study) -> dict[str, StakeholderGroup]:
     return {g.code: g for g in StakeholderGroup.objects.filter(panel_id=study.panel_id)}
 
 
-def _build_framework(study: Study) -> list[Statement]:
+def _build_framework(study: Study) -> None:
     fw = study.framework_id
     Framework.objects.filter(pk=fw).update(
         name="CBHCR core competencies (draft framework)",
@@ -251,6 +301,8 @@ def _build_framework(study: Study) -> list[Statement]:
         )
         for i, (code, risk, title, title_es, vignette, vignette_es) in enumerate(content.SCENARIOS)
     )
+    # The statements the open-ended answers brought in are created from them by the coding
+    # (delphi/demo/generation.py); the rest were drafted from the expert-panel themes.
     Statement.objects.bulk_create(
         Statement(
             framework_id=fw,
@@ -265,9 +317,8 @@ def _build_framework(study: Study) -> list[Statement]:
             order=i,
         )
         for i, s in enumerate(STATEMENTS)
+        if s.code not in NEW_FROM_ANSWERS
     )
-    by_code = {s.code: s for s in Statement.objects.filter(framework_id=fw)}
-    return [by_code[s.code] for s in STATEMENTS]
 
 
 def _unusable_token_hash() -> str:
@@ -278,7 +329,8 @@ def _unusable_token_hash() -> str:
 def _build_panel(
     study: Study, groups: dict, sim: list[SimPanelist], *, opened_at
 ) -> list[Panelist]:
-    withdrawn_at = opened_at + timedelta(days=ROUND1_OPENED_DAYS_AGO - ROUND1_CLOSED_DAYS_AGO + 3)
+    # The peer who withdrew did so three days after the rating round (round 2) closed.
+    withdrawn_at = timezone.now() - timedelta(days=RATING_CLOSED_DAYS_AGO - 3)
     panelists = []
     for i, p in enumerate(sim):
         started = p.outcome != "not_started"
@@ -302,7 +354,7 @@ def _build_panel(
             )
         )
     Panelist.objects.bulk_create(panelists)
-    # The panel was recruited before round 1 opened (bulk_create stamps the present).
+    # The panel was recruited before the first round opened (bulk_create stamps the present).
     Panelist.objects.filter(panel_id=study.panel_id).update(
         created_at=opened_at - timedelta(days=10)
     )
@@ -385,7 +437,20 @@ def demo_summary(study: Study) -> dict:
         "statements": Statement.objects.filter(framework_id=study.framework_id).count(),
         "scenarios": Scenario.objects.filter(framework_id=study.framework_id).count(),
         "panelists": Panelist.objects.filter(panel_id=study.panel_id).count(),
-        "rounds": [(r.number, r.status, r.items.count()) for r in rounds],
+        # (number, kind, status, what it holds): questions and answers, or items.
+        "rounds": [
+            (
+                r.number,
+                r.kind,
+                r.status,
+                f"{r.prompts.count()} questions, "
+                f"{PromptAnswer.objects.filter(response__round=r).count()} answers"
+                if r.kind == Round.Kind.GENERATION
+                else f"{r.items.count()} items",
+            )
+            for r in rounds
+        ],
+        "codes": AnswerCode.objects.filter(study=study, withdrawn_at__isnull=True).count(),
         "submitted": Response.objects.filter(
             round__study=study, status=Response.Status.SUBMITTED
         ).count(),

@@ -20,10 +20,18 @@
   var pending = null;
   var inFlight = false;
   var retryTimer = null;
+  // Where the last move put the statement ("RSK-1: rank 4."). It leads every save message, so
+  // "Saving…" and "Saved" never replace it: a screen-reader user hears where the statement went
+  // however long the save takes.
+  var note = "";
 
   function say(text, isError) {
     status.textContent = text;
     status.classList.toggle("error", !!isError);
+  }
+
+  function sayNote(text) {
+    say(note ? note + " " + text : text);
   }
 
   function readRanks() {
@@ -125,7 +133,7 @@
     if (inFlight || !pending) return;
     var payload = pending;
     inFlight = true;
-    say(form.dataset.msgSaving);
+    sayNote(form.dataset.msgSaving);
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
@@ -140,7 +148,7 @@
       if (r.resp.ok && r.data.ok) {
         if (pending === payload) pending = null;
         if (r.data.stale) say(form.dataset.msgStale, true);
-        else if (!pending) say(form.dataset.msgSaved);
+        else if (!pending) sayNote(form.dataset.msgSaved);
         send();
       } else if (r.resp.status >= 500) {
         retry();
@@ -177,6 +185,7 @@
   function change(item, action, value, focusSelector, current) {
     var ranks = applyMove(current || readRanks(), item, action, value);
     render(ranks);
+    note = announce(item, ranks);
     save(ranks);
     // The row moved in the DOM: put focus back where the panelist was.
     var li = document.getElementById("row-" + item);
@@ -185,8 +194,6 @@
       if (target.disabled) target = li.querySelector("select");
       target.focus();
     }
-    // Announce after the save message, so screen readers hear where the statement went.
-    setTimeout(function () { if (!status.classList.contains("error")) say(announce(item, ranks)); }, 50);
   }
 
   list.addEventListener("click", function (ev) {

@@ -1,4 +1,5 @@
-"""The results page in a real browser: the demo study's round 1, and a run finishing live."""
+"""The results page in a real browser: the demo study's rating round (round 2), and a run
+finishing live."""
 
 import pytest
 from django.core.management import call_command
@@ -22,12 +23,12 @@ def sign_in(page, live_server, username, password):
     page.wait_for_load_state()
 
 
-def test_demo_round_one_results_read_well_on_phone_and_desktop(
+def test_demo_rating_round_results_read_well_on_phone_and_desktop(
     live_server, new_context, axe_check, shot
 ):
     call_command("load_demo", verbosity=0)
     study = Study.objects.get(is_demo=True)
-    rnd = study.rounds.get(number=1)
+    rnd = study.rounds.get(number=2)  # round 1 is the open-ended round
     assert rnd.status == Round.Status.ANALYSED
     results_url = live_server.url + reverse(
         "round_results", kwargs={"study": study.uuid, "round": rnd.uuid}
@@ -36,10 +37,10 @@ def test_demo_round_one_results_read_well_on_phone_and_desktop(
         page = new_context(viewport=viewport).new_page()
         sign_in(page, live_server, "researcher", "delphi-demo")
         page.goto(results_url)
-        assert page.locator("h1").inner_text() == "Round 1 results"
+        assert page.locator("h1").inner_text() == "Round 2 results"
         assert page.locator("table.results-table tbody tr").count() == rnd.items.count()
         assert page.get_by_text("Demo study").count() >= 1
-        shot(page, "engine", f"results-round1-{size}")
+        shot(page, "engine", f"results-round2-{size}")
         axe_check(page, f"results page ({size})")
 
     # A group from the selector, then sorting by median, highest first.
@@ -52,7 +53,7 @@ def test_demo_round_one_results_read_well_on_phone_and_desktop(
             page.locator("table.results-table thead").get_by_role("link", name="Median").click()
     assert "sort=-median" in page.url
     assert page.locator("th[aria-sort=descending]").count() == 1
-    shot(page, "engine", "results-round1-peer-by-median-desktop")
+    shot(page, "engine", "results-round2-peer-by-median-desktop")
     axe_check(page, "results page, one group sorted")
 
 

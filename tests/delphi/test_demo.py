@@ -12,18 +12,23 @@ from django.core.management.base import CommandError
 
 from competencies.models import Domain, Provenance, Scenario, Statement
 from delphi.demo import content
+from delphi.demo.generation import ANSWERS, NEW_FROM_ANSWERS, SUGGESTIONS
 from delphi.demo.services import demo_delete, demo_load, demo_study_get
 from delphi.demo.simulation import simulate_panel
 from delphi.demo.statements import STATEMENTS
 from delphi.models import (
+    AnswerCode,
     ConsensusRun,
+    ItemChange,
     ItemDecision,
     ItemResult,
     Membership,
+    PromptAnswer,
     Rating,
     Response,
     Round,
     Study,
+    Suggestion,
 )
 from panels.models import Contact, Panelist
 
@@ -56,9 +61,15 @@ def test_builds_the_crisis_responder_study(demo):
     assert (demo.scale_min, demo.scale_max) == (1, 9)
     assert demo.bands == [[1, 3], [4, 6], [7, 9]]
     assert demo.consensus_definition == {"preset": "comet", "scope": "all"}
-    assert demo.planned_rounds == 3
+    assert demo.planned_rounds == 4  # open-ended, rating, ranking, re-rating
     assert demo.stopping_rule == Study.StoppingRule.CONSENSUS
     assert demo.is_locked  # round 1 was opened through round_open
+    assert [(r.number, r.kind) for r in demo.rounds.order_by("number")] == [
+        (1, "generation"),
+        (2, "rating"),
+        (3, "ranking"),
+        (4, "rating"),
+    ]
 
 
 def test_groups_domains_statements_and_scenarios(demo):
@@ -75,8 +86,15 @@ def test_groups_domains_statements_and_scenarios(demo):
     per_domain = Counter(statements.values_list("domain__code", flat=True))
     assert set(per_domain) == {d.code for d in domains}
     assert all(4 <= n <= 6 for n in per_domain.values()), per_domain
+    # Drafted from the expert-panel themes, but for the three the open-ended answers brought
+    # in and the one adopted from a panelist's suggestion in round 2.
+    provenance = Counter(statements.values_list("provenance", flat=True))
+    assert provenance == {
+        Provenance.EXPERT_PANEL: len(STATEMENTS) - len(NEW_FROM_ANSWERS),
+        Provenance.PANELIST_ANSWER: len(NEW_FROM_ANSWERS),
+        Provenance.PANELIST: 1,
+    }
     for s in statements:
-        assert s.provenance == Provenance.EXPERT_PANEL
         assert s.text.startswith(("The responder can", "The responder needs", "The 911"))
         assert s.plain_text and s.text_es and s.plain_text_es, s.code
         assert s.text_es != s.text and s.plain_text != s.text
@@ -106,13 +124,13 @@ def test_simulated_panel(demo):
     assert panelists.filter(lived_experience=True).exists()
 
 
-def test_round1_is_analysed_with_results(demo):
-    r1 = demo.rounds.get(number=1)
+def test_rating_round_2_is_analysed_with_results(demo):
+    r1 = demo.rounds.get(number=2)
     assert r1.status == Round.Status.ANALYSED
     assert r1.opened_at < r1.closed_at <= r1.analysed_at
     assert r1.rule_snapshot["consensus_definition"]["preset"] == "comet"
     items = r1.items.count()
-    assert items == Statement.objects.filter(framework=demo.framework).count()
+    assert items == len(STATEMENTS)
 
     submitted = Response.objects.filter(round=r1, status=Response.Status.SUBMITTED)
     assert submitted.count() >= 50
@@ -134,7 +152,7 @@ def test_round1_is_analysed_with_results(demo):
 
 
 def test_groups_disagree_where_the_slides_say_they_would(demo):
-    r1 = demo.rounds.get(number=1)
+    r1 = demo.rounds.get(number=2)
 
     def mean(group, domain):
         rows = ItemResult.objects.filter(
@@ -148,9 +166,10 @@ def test_groups_disagree_where_the_slides_say_they_would(demo):
     assert mean("family", "FAM") > mean("all", "FAM")
 
 
-def test_round2_is_open_with_the_carried_items_and_partial_answers(demo):
-    r1 = demo.rounds.get(number=1)
+def test_round4_is_open_with_the_carried_items_the_adopted_one_and_partial_answers(demo):
+    r1 = demo.rounds.get(number=2)
     r2 = demo.rounds.get(kind=Round.Kind.RATING, status=Round.Status.OPEN)
+    assert r2.number == 4
     from delphi.participation import round_answer_status
 
     counts = round_answer_status(round=r2).all.counts
@@ -162,9 +181,13 @@ def test_round2_is_open_with_the_carried_items_and_partial_answers(demo):
         )
     )
     assert carried
-    r2_items = list(r2.items.select_related("carried_from"))
-    assert {i.carried_from_id for i in r2_items} == carried
-    assert all(i.statement_id == i.carried_from.statement_id for i in r2_items)
+    r2_items = list(r2.items.select_related("carried_from", "statement"))
+    assert {i.carried_from_id for i in r2_items if i.carried_from_id} == carried
+    assert all(i.statement_id == i.carried_from.statement_id for i in r2_items if i.carried_from)
+    # The statement adopted from a round-2 suggestion joins them, new.
+    new = [i.statement for i in r2_items if i.carried_from_id is None]
+    assert [s.provenance for s in new] == [Provenance.PANELIST]
+    assert Rating.objects.filter(item__statement=new[0], response__round=r2).exists()
     assert r2.instructions and r2.instructions_es
 
 
@@ -270,8 +293,9 @@ def test_ranking_round_of_the_consensus_statements_is_analysed(demo):
     from delphi.consensus.selectors import round_previous
     from delphi.models import RankingConcordance, RankingItemResult
 
-    r1 = demo.rounds.get(number=1)
+    r1 = demo.rounds.get(number=2)
     ranking = demo.rounds.get(kind=Round.Kind.RANKING)
+    assert ranking.number == 3
     assert ranking.status == Round.Status.ANALYSED and ranking.number > r1.number
     assert r1.closed_at < ranking.opened_at < ranking.closed_at <= ranking.analysed_at
     consensus_in = set(
@@ -295,3 +319,90 @@ def test_ranking_round_of_the_consensus_statements_is_analysed(demo):
     draft = demo.rounds.get(kind=Round.Kind.RATING, status=Round.Status.OPEN)
     assert draft.number > ranking.number
     assert round_previous(round=draft) == r1
+
+
+def test_round1_is_a_closed_generation_round_with_the_scenarios_prompts(demo):
+    gen = demo.rounds.get(number=1)
+    assert gen.kind == Round.Kind.GENERATION and gen.status == Round.Status.CLOSED
+    assert gen.opened_at < gen.closed_at < demo.rounds.get(number=2).opened_at
+    prompts = list(gen.prompts.select_related("scenario").order_by("order"))
+    assert [p.scenario.code if p.scenario else None for p in prompts] == [
+        "SC1",
+        "SC2",
+        "SC3",
+        None,
+    ]
+    assert all("what must the responder be able to do" in p.text for p in prompts[:3])
+    assert all(p.text_es for p in prompts)
+    answers = PromptAnswer.objects.filter(response__round=gen)
+    assert answers.count() == len(ANSWERS)
+    # Every scenario answered, by every stakeholder group, some in Spanish by the panelists
+    # who prefer it; submitted but for two drafts.
+    assert set(answers.values_list("prompt__scenario__code", flat=True)) == {
+        "SC1",
+        "SC2",
+        "SC3",
+        None,
+    }
+    assert len(set(answers.values_list("response__panelist__group__code", flat=True))) == 5
+    spanish = answers.filter(response__panelist__language="es")
+    assert spanish.count() >= 5
+    assert all({"que", "la", "con", "de"} & set(a.text.lower().split()) for a in spanish)
+    assert gen.responses.filter(status=Response.Status.DRAFT).count() == 2
+    assert gen.responses.filter(status=Response.Status.SUBMITTED).count() >= 40
+    assert not gen.below_quorum
+
+
+def test_answers_are_coded_into_the_rating_round_statements(demo):
+    from delphi.coding_selectors import round_coding_summary, statement_sources
+    from delphi.services.coding import derivations
+
+    gen = demo.rounds.get(number=1)
+    rating = demo.rounds.get(number=2)
+    summary = round_coding_summary(gen)
+    assert summary["total"] == len(ANSWERS)
+    assert summary["unusable"] >= 3 and summary["todo"] == 3  # left for a newcomer to code
+    assert summary["coded"] == summary["total"] - summary["unusable"] - summary["todo"]
+    codes = AnswerCode.objects.filter(round=gen, withdrawn_at__isnull=True)
+    # Unusable answers say why.
+    assert all(c.unusable_reason for c in codes.filter(statement__isnull=True))
+    # Every coded statement is in the rating round, several derived from several answers.
+    coded = set(codes.exclude(statement=None).values_list("statement_id", flat=True))
+    assert coded <= set(rating.items.values_list("statement_id", flat=True))
+    counts = derivations(coded)
+    assert sum(1 for c in counts.values() if c[1] >= 2) >= 5
+    # An answer supporting two statements, each by a fragment of it.
+    per_answer = Counter(codes.exclude(statement=None).values_list("answer_id", flat=True))
+    two = next(a for a, n in per_answer.items() if n == 2)
+    pair = codes.filter(answer_id=two)
+    assert all(c.fragment and c.fragment in c.answer.text for c in pair)
+    # The statements the answers brought in were created from them.
+    for code in NEW_FROM_ANSWERS:
+        s = Statement.objects.get(framework=demo.framework, code=code)
+        assert s.provenance == Provenance.PANELIST_ANSWER
+        assert len(statement_sources(s)) >= 2
+    # Coded in the week after the round closed, before the rating round opened.
+    assert all(gen.closed_at < c.created_at < rating.opened_at for c in codes)
+    # "Start the first rating round" wrote each coded statement's derivation into its lineage.
+    reasons = ItemChange.objects.filter(round=rating, action="added").values_list(
+        "reason", flat=True
+    )
+    assert len(reasons) == len(coded)
+    assert all(r.startswith("Derived from ") and "in round 1" in r for r in reasons)
+
+
+def test_suggestions_of_the_rating_round_were_decided_with_reasons(demo):
+    rating = demo.rounds.get(number=2)
+    rows = list(Suggestion.objects.filter(round__study=demo).order_by("created_at"))
+    assert len(rows) == len(SUGGESTIONS)
+    assert {r.round_id for r in rows} == {rating.pk}
+    status = Counter(r.status for r in rows)
+    assert status == {"adopted": 1, "merged": 1, "declined": 1, "new": 1}
+    for r in rows:
+        assert rating.opened_at < r.created_at < rating.closed_at
+        if r.status != "new":
+            assert r.decision_reason and r.decided_at > rating.closed_at
+            # Each decision joined the coding queue as a code of the suggestion.
+            assert AnswerCode.objects.filter(suggestion=r).count() == 1
+    merged = next(r for r in rows if r.status == "merged")
+    assert merged.statement.code == "COM-5"

@@ -41,7 +41,10 @@ def signed_in(client, username):
 
 
 def study_pages(demo):
-    r1 = demo.rounds.get(number=1)
+    from competencies.models import Statement
+
+    gen = demo.rounds.get(number=1)
+    r1 = demo.rounds.get(number=2)
     # The demo's last rating round: open, with simulated answers (or a draft in older demos).
     r2 = demo.rounds.filter(kind="rating", status__in=["open", "draft"]).latest("number")
     s = {"study": demo.uuid}
@@ -55,8 +58,27 @@ def study_pages(demo):
             reverse("framework_detail", kwargs=s),
             ["Communication and de-escalation", "ENG-1", "barricaded"],
         ),
+        # Round 1 asked open-ended questions; its answers were coded into statements.
+        "round_detail_gen": (
+            reverse("round_detail", kwargs={**s, "round": gen.uuid}),
+            ["what must the responder be able to do", "answers", "coded", "statements derived"],
+        ),
+        "coding_queue": (
+            reverse("coding_queue", kwargs=s),
+            ["Talk to the mother first", "Que el traslado al hospital", "not usable"],
+        ),
+        "statement_sources": (
+            reverse(
+                "statement_sources",
+                kwargs={
+                    **s,
+                    "statement": Statement.objects.get(framework=demo.framework, code="ENG-5").uuid,
+                },
+            ),
+            ["ENG-5", "Get an interpreter on the line early", "intérpretes profesionales"],
+        ),
         "round_detail_1": (reverse("round_detail", kwargs={**s, "round": r1.uuid}), ["ENG-1"]),
-        # Round 2 holds the statements round 1 carried forward.
+        # Round 4 holds the statements round 2 carried forward.
         "round_detail_2": (
             reverse("round_detail", kwargs={**s, "round": r2.uuid}),
             [item.statement.code for item in r2.items.select_related("statement")[:3]],
@@ -74,6 +96,9 @@ def study_pages(demo):
         "study_detail",
         "panel_detail",
         "framework_detail",
+        "round_detail_gen",
+        "coding_queue",
+        "statement_sources",
         "round_detail_1",
         "round_detail_2",
         "round_results",
@@ -97,7 +122,7 @@ def test_dashboard_lists_the_demo_study(client, demo):
 
 
 def test_results_csv_has_a_row_per_item_and_group(client, demo):
-    r1 = demo.rounds.get(number=1)
+    r1 = demo.rounds.get(number=2)
     url = reverse("round_results_csv", kwargs={"study": demo.uuid, "round": r1.uuid})
     response = signed_in(client, "analyst").get(url)
     assert response.status_code == 200
@@ -106,19 +131,19 @@ def test_results_csv_has_a_row_per_item_and_group(client, demo):
     assert len(lines) - 1 >= r1.items.count()
 
 
-def test_a_newcomer_can_open_round2_and_answer_it_as_a_simulated_panelist(
+def test_a_newcomer_can_open_round4_and_answer_it_as_a_simulated_panelist(
     client, demo, eager, mailoutbox, django_capture_on_commit_callbacks
 ):
-    """Round 2 is open and invited; a fresh link (a re-send) leads into it."""
+    """Round 4 is open and invited; a fresh link (a re-send) leads into it."""
     from delphi.services.invitations import invitation_resend
     from panels.models import Contact
 
     researcher = get_user_model().objects.get(username="researcher")
     r2 = demo.rounds.get(kind="rating", status="open")
 
-    # Someone who answered round 1 sees their own rating and the panel's, by group.
+    # Someone who answered the rating round (round 2) sees their own rating and the panel's.
     answered = Contact.objects.filter(
-        panelist__responses__round__number=1,
+        panelist__responses__round__number=2,
         panelist__responses__status="submitted",
         panelist__status="active",
         panelist__language="en",
@@ -135,4 +160,11 @@ def test_a_newcomer_can_open_round2_and_answer_it_as_a_simulated_panelist(
     assert BANNER in html
     first = r2.items.select_related("statement").first().statement
     assert first.text in html
-    assert "Peer-support specialists" in html  # the per-group feedback from round 1
+    assert "Peer-support specialists" in html  # the per-group feedback from round 2
+    # The statement adopted from a round-2 suggestion is on the questionnaire too, new.
+    adopted = r2.items.filter(carried_from__isnull=True).get().statement
+    pages = [html] + [
+        client.get(f"{response.request['PATH_INFO']}?page={n}").content.decode()
+        for n in range(2, 8)
+    ]
+    assert any(adopted.text in page for page in pages)

@@ -21,7 +21,10 @@ from delphi.models import Study
 
 
 class Command(BaseCommand):
-    help = "Load the demo crisis-responder study (simulated panel, round 1 analysed)."
+    help = (
+        "Load the demo crisis-responder study (simulated panel; open-ended round 1 coded, rating "
+        "round 2 and ranking round 3 analysed, rating round 4 open)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -61,7 +64,7 @@ class Command(BaseCommand):
             return
         s = demo_summary(study)
         rounds = ", ".join(
-            f"round {n} {status} ({items} items)" for n, status, items in s["rounds"]
+            f"round {n} {kind} {status} ({holds})" for n, kind, status, holds in s["rounds"]
         )
         self.say(
             self.style.SUCCESS(f"Loaded the demo study in {result.seconds:.1f} s: {study.title}")
@@ -70,8 +73,8 @@ class Command(BaseCommand):
             f"  {s['groups']} stakeholder groups, {s['domains']} domains, {s['statements']} "
             f"statements, {s['scenarios']} scenarios, {s['panelists']} simulated panelists\n"
             f"  {rounds}\n"
-            f"  {s['submitted']} submitted responses, {s['ratings']} ratings, "
-            f"{s['item_results']} item results"
+            f"  {s['submitted']} submitted responses, {s['codes']} coding decisions, "
+            f"{s['ratings']} ratings, {s['item_results']} item results"
         )
         logins = ", ".join(f"{u} / {p}" for u, p, _ in DEMO_ACCOUNTS)
         self.say(f"  Sign in with {logins}")
