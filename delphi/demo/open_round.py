@@ -1,7 +1,9 @@
-"""The demo's open rating round: invitations sent, and answers part-way, as a live round is.
+"""The demo's open rating round: invitations sent, answers part-way and one reminder out, as
+a live round is.
 
 A newcomer sees the participation page, the close confirmation (submitted, complete drafts,
-partial drafts, not started, by group) and the attrition check with real-looking numbers.
+partial drafts, not started, by group), the communications log (invitations, a reminder, who
+came back after it, one bounced address) and the attrition check with real-looking numbers.
 Deterministic: the same seed gives the same panel every time.
 """
 
@@ -12,7 +14,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from delphi.models import Rating, Response, Round
+from delphi.models import Communication, Rating, Response, Round
 from panels.models import Invitation, Panelist
 
 OPENED_DAYS_AGO = 6
@@ -145,4 +147,61 @@ def demo_open_round(*, round: Round, researcher, token_hash) -> dict:
     Invitation.objects.filter(panelist_id__in=opened, sent_at=sent_at).update(
         status=Invitation.Status.OPENED, opened_at=sent_at + timedelta(hours=3)
     )
+    _communications(round, panelists, sent_at=sent_at, responses=responses, opened=opened)
     return counts
+
+
+def _communications(rnd: Round, panelists, *, sent_at, responses, opened) -> None:
+    """The round's communications log as it would be after six days: every invitation sent
+    when the round opened, and the "3 days after opening" reminder to those who had not
+    submitted by then, claimed by the real reminder sweep (unique slot rows, the same audit
+    row). One address bounced. Nothing is e-mailed: the rows are marked sent before the
+    in-process delivery, which only takes rows still queued, can claim them."""
+    from delphi.services.reminders import plan_slots, reminders_queue_due
+
+    invitations = dict(
+        Invitation.objects.filter(panelist__in=panelists, sent_at=sent_at).values_list(
+            "panelist_id", "pk"
+        )
+    )
+    visits = {p.pk: sent_at + timedelta(hours=3) for p in panelists if p.pk in set(opened)}
+    Communication.objects.bulk_create(
+        Communication(
+            study=rnd.study, round=rnd, panelist=p, kind=Communication.Kind.INVITATION,
+            language=p.language, status=Communication.Status.SENT, sent_at=sent_at,
+            invitation_id=invitations.get(p.pk), attempts=1, first_visit_at=visits.get(p.pk),
+        )
+        for p in panelists
+    )  # fmt: skip
+    Communication.objects.filter(round=rnd, kind=Communication.Kind.INVITATION).update(
+        queued_at=sent_at - timedelta(minutes=1)
+    )
+    slot = next((s for s in plan_slots(rnd.reminder_plan) if s.anchor == "open"), None)
+    if slot is None:
+        return
+    due = slot.due(rnd) + timedelta(minutes=10)
+    # As the sweep saw the round then: those who submitted later were still drafting.
+    later = [r.pk for r, at in responses if r.submitted_at and at > due]
+    Response.objects.filter(pk__in=later).update(status=Response.Status.DRAFT)
+    ids = reminders_queue_due(now=due)
+    Response.objects.filter(pk__in=later).update(status=Response.Status.SUBMITTED)
+    Communication.objects.filter(pk__in=ids).update(
+        status=Communication.Status.SENT, sent_at=due, queued_at=due, attempts=1
+    )
+    # Who came back after the reminder: a visit an hour or a day later.
+    rng = random.Random(SEED + 1)
+    reminded = Communication.objects.filter(pk__in=ids).order_by("pk")
+    came_back = set(later) | {r.pk for r, _ in responses if not r.submitted_at}
+    back_panelists = set(
+        Response.objects.filter(pk__in=came_back).values_list("panelist_id", flat=True)
+    )
+    for comm in reminded:
+        if comm.panelist_id in back_panelists:
+            comm.first_visit_at = due + timedelta(hours=rng.uniform(1, 30))
+            comm.save(update_fields=["first_visit_at"])
+    bounced = reminded.exclude(panelist_id__in=back_panelists).last()
+    if bounced is not None:
+        Communication.objects.filter(pk=bounced.pk).update(
+            status=Communication.Status.FAILED, sent_at=None, failed_at=due,
+            error="SMTPRecipientsRefused: 550 5.1.1 mailbox unavailable (permanent)",
+        )  # fmt: skip

@@ -190,6 +190,46 @@ def test_round4_is_open_with_the_carried_items_the_adopted_one_and_partial_answe
     assert r2.instructions and r2.instructions_es
 
 
+def test_open_round_has_a_communications_log_with_one_reminder_out(demo):
+    from django.core import mail
+
+    from delphi.models import Communication, ReminderSent
+    from delphi.services.communications import communications_summary
+    from delphi.services.sweeps import sweep_due
+
+    rnd = demo.rounds.get(kind=Round.Kind.RATING, status=Round.Status.OPEN)
+    log = Communication.objects.filter(round=rnd)
+    invited = set(log.filter(kind="invitation").values_list("panelist_id", flat=True))
+    active = set(
+        demo.panel.panelists.filter(status="active", unsubscribed_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    assert invited == active and log.filter(kind="invitation", status="sent").count() == len(active)
+    # The "3 days after opening" slot went to the non-completers of that day, once each.
+    reminders = log.filter(kind="reminder")
+    slots = ReminderSent.objects.filter(round=rnd)
+    assert set(slots.values_list("slot", flat=True)) == {"open+3d"}
+    assert slots.count() == reminders.count() > 10
+    sent_at = reminders.exclude(sent_at=None).values_list("sent_at", flat=True).first()
+    submitted_before = set(
+        rnd.responses.filter(status="submitted", submitted_at__lte=sent_at).values_list(
+            "panelist_id", flat=True
+        )
+    )
+    assert submitted_before
+    assert not submitted_before & set(reminders.values_list("panelist_id", flat=True))
+    summary = {row["kind"]: row for row in communications_summary(round=rnd)}
+    assert summary["reminder"]["failed"] == 1
+    assert summary["reminder"]["opened"] > 0 and summary["reminder"]["submitted_after"] > 0
+    assert summary["invitation"]["submitted_after"] > 0
+    # Nothing was e-mailed while building it, and the next sweep sends nothing more now.
+    assert not mail.outbox
+    result = sweep_due()
+    assert (result.reminders_queued, len(result.closed)) == (0, 0)
+    assert not mail.outbox
+
+
 def test_accounts_and_roles(demo):
     users = get_user_model().objects
     assert users.get(username="researcher").check_password("delphi-demo")
