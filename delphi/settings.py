@@ -87,6 +87,15 @@ TEMPLATES = [
             ],
         },
     },
+    # Only the questionnaire's statement card (delphi/panelist/cards.py): a page renders up to
+    # 300 of them, which Django's engine is too slow for. Everything else is a Django template.
+    {
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"autoescape": True},
+    },
 ]
 
 DATABASES = {

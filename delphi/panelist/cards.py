@@ -1,20 +1,31 @@
-"""The HTML of one statement card on the questionnaire page, built in Python.
+"""One statement card of the questionnaire page: its texts and values, rendered by the Jinja2
+template ``templates/jinja2/panelist/card.jinja``.
 
-Why not a template: a page of 150 statements is 150 x (10 radio buttons + labels + fields +
-feedback); Django's template engine took ~640 ms for it on this machine (cProfile: all in
-template nodes), far beyond what a phone user should wait. The same markup built with
-format_html takes a few milliseconds. Every value goes through format_html's escaping.
+Why Jinja2: a page of 150 statements is 150 x (10 radio buttons + labels + fields + feedback).
+Django's template engine took ~640 ms for it on this machine (cProfile: all in template
+nodes); a hand-written format_html builder took a fraction of that, and Jinja2 renders the
+same markup in 0.7-0.9x the builder's time (``bench/cards.py`` checks the two give the same
+HTML card by card and times both). The template keeps the markup readable; Python keeps what
+is computed: texts translated once per page (``Strings``), the scale's buttons escaped once
+per page, and the plain-language summary of the last round.
 Field names use the statement's position on the page (v3, c3, r3) rather than its UUID, which
 keeps the page small; the card carries the UUID once, in data-item, for the autosave script.
 """
 
 import math
+from functools import cache
 
+from django.template import engines
 from django.utils.formats import number_format
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+
+@cache
+def _template():
+    return engines["jinja2"].env.get_template("panelist/card.jinja")
 
 
 class Strings:
@@ -39,14 +50,22 @@ class Strings:
         self.rating = _("Rating")
         self.number = _("Number of panelists")
         self.percent = _("Percent")
+        self.groups_caption = _("Last round by stakeholder group")
+        self.group = _("Group")
+        self.median = _("Median")
+        self.middle_half = _("Middle half")
+        self.top_band = _("Top band")
+        self.exact_values = _("Exact values")
         self.language_names = {"en": _("Written in English"), "es": _("Written in Spanish")}
         self._bands = None
 
-    def scale_html(self, scale: dict, index: int, token: str, previous) -> str:
-        """The scale's buttons for one card. Labels are escaped once per page; per card only
-        integers go in, so no escaping is needed here (this is the page's hot loop)."""
+    def scale_bands(self, scale: dict) -> list:
+        """The scale's bands for every card of the page: (heading, buttons), each button
+        (value, shown, css class, hidden text, hidden text when it was the panelist's last
+        rating). Labels are escaped here, once per page."""
         if self._bands is None:
             self._bands = []
+            your_last = conditional_escape(self.your_last)
             for band in scale["bands"]:
                 label = conditional_escape(band["label"])
                 low, high = band["low"], band["high"]
@@ -60,32 +79,12 @@ class Strings:
                     shown = f'{v}<span class="point-label"> {text}</span>' if text else str(v)
                     cls = " has-point-label" if text else ""
                     hidden = f", {label}" if label else ""
-                    mine = f", {label}, {self.your_last_html}" if label else (
-                        f", {self.your_last_html}")  # fmt: skip
-                    values.append((v, shown, cls, hidden, mine))
-                self._bands.append((f"{heading}: {label}" if label else heading, values))
-        out = []
-        for heading, values in self._bands:
-            out.append(
-                '<div class="scale-band"><div class="band-label" aria-hidden="true">'
-                f'{heading}</div><div class="band-buttons">'
-            )
-            for v, shown, cls, hidden, hidden_mine in values:
-                mine = previous == v
-                checked = " checked" if token == str(v) else ""
-                out.append(
-                    f'<input type="radio" class="btn-check" name="v{index}" id="v{index}-{v}" '
-                    f'value="{v}" autocomplete="off"{checked}><label class="btn '
-                    f'btn-outline-primary scale-btn{cls}{" was-mine" if mine else ""}" '
-                    f'for="v{index}-{v}">{shown}<span class="visually-hidden">'
-                    f"{hidden_mine if mine else hidden}</span></label>"
-                )
-            out.append("</div></div>")
-        return mark_safe("".join(out))  # noqa: S308 - escaped labels and integers only
-
-    @property
-    def your_last_html(self) -> str:
-        return conditional_escape(self.your_last)
+                    mine = f", {label}, {your_last}" if label else f", {your_last}"
+                    # Escaped labels and integers only.
+                    values.append((v, mark_safe(shown), cls, mark_safe(hidden), mark_safe(mine)))  # noqa: S308
+                heading = f"{heading}: {label}" if label else heading
+                self._bands.append((mark_safe(heading), values))  # noqa: S308 - escaped above
+        return self._bands
 
 
 def _num(value) -> str:
@@ -131,198 +130,56 @@ def _plain_summary(d, band) -> str:
     return text + "."
 
 
-def _feedback(fb, s: Strings) -> str:
-    if fb.previous_value is not None:
+def _texts(fb, s: Strings) -> dict:
+    """The feedback's sentences for one card (numbers in words, counts in the plural)."""
+    band = fb.top_band
+    groups = len(fb.distributions) - 1
+    texts = {
         # The translation holds the markup; the only value is an integer.
-        mine = mark_safe(  # noqa: S308
+        "mine": mark_safe(  # noqa: S308
             _('You rated it <strong class="mine-badge">%(v)s</strong>.')
             % {"v": int(fb.previous_value)}
         )
-    elif fb.previous_unable:
-        mine = s.unable_before
-    else:
-        mine = s.not_rated_before
-    parts = [
-        format_html(
-            '<div class="feedback mb-3"><h3 class="fb-kicker">{}</h3><p class="mb-1">{} '
-            '<span class="verdict">{}.</span></p>',
-            s.last_round,
-            mine,
-            fb.verdict_label,
+        if fb.previous_value is not None
+        else "",
+        "top_heading": _("Rated %(band)s") % {"band": _band_text(band)} if band else s.top_band,
+        "groups_summary": ngettext(
+            "By stakeholder group (%(counter)s group) and exact values",
+            "By stakeholder group (%(counter)s groups) and exact values",
+            groups,
         )
-    ]
-    band = fb.top_band
-    if not fb.distributions:
-        parts.append(format_html('<p class="small mb-1">{}</p>', s.not_ready))
-    else:
-        # The whole panel: one compact chart and its numbers in words.
+        % {"counter": groups}
+        if groups
+        else s.exact_values,
+    }
+    if fb.distributions:
         d = fb.distributions[0]
-        bars = format_html_join(
-            "",
-            '<div class="bar-col{}"><div class="bar-track"><div class="bar bar-h-{}"></div>'
-            '</div><span class="bar-value">{}</span></div>',
-            ((" mine" if b.mine else "", b.step, b.value) for b in d.bars),
-        )
-        rows = format_html_join(
-            "",
-            '<tr><th scope="row">{}{}</th><td>{}</td><td>{}%</td></tr>',
-            (
-                (b.value, f" ({s.your_rating})" if b.mine else "", b.count, int(b.pct))
-                for b in d.bars
-            ),
-        )
-        parts.append(
-            format_html(
-                '<figure class="dist mb-1"><figcaption class="small"><strong>{} ({})</strong>: '
-                '{}</figcaption><div class="bars" aria-hidden="true">{}</div>'
-                # The wrapper, not the table, is hidden: a table ignores the 1 px width of
-                # .visually-hidden and would widen a phone page.
-                '<div class="visually-hidden"><table><caption>{}</caption><thead><tr>'
-                '<th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th>'
-                "</tr></thead><tbody>{}</tbody></table></div></figure>",
-                d.label,
-                d.n,
-                _plain_summary(d, band),
-                bars,
-                _("Ratings last round: %(label)s") % {"label": d.label},
-                s.rating,
-                s.number,
-                s.percent,
-                rows,
-            )
-        )
-        # The split by stakeholder group, one tap away: a compact table, exact values.
-        table_rows = format_html_join(
-            "",
-            '<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
-            (
-                (
-                    g.label,
-                    g.n,
-                    f"{g.top_pct}%" if g.top_pct is not None else "–",
-                    _exact(g.median),
-                    f"{_exact(g.q1)}–{_exact(g.q3)}" if g.q1 is not None else "–",
-                )
-                for g in fb.distributions
-            ),
-        )
-        groups = len(fb.distributions) - 1
-        summary = (
-            ngettext(
-                "By stakeholder group (%(counter)s group) and exact values",
-                "By stakeholder group (%(counter)s groups) and exact values",
-                groups,
-            )
-            % {"counter": groups}
-            if groups
-            else _("Exact values")
-        )
-        parts.append(
-            format_html(
-                '<details class="fb-groups small"><summary>{}</summary>'
-                '<table class="table table-sm fb-table mt-1 mb-1"><caption class="visually-hidden">'
-                "{}</caption><thead><tr>"
-                '<th scope="col">{}</th><th scope="col">n</th><th scope="col">{}</th>'
-                '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody>'
-                "</table></details>",
-                summary,
-                _("Last round by stakeholder group"),
-                _("Group"),
-                _("Rated %(band)s") % {"band": _band_text(band)} if band else _("Top band"),
-                _("Median"),
-                _("Middle half"),
-                table_rows,
-            )
-        )
+        texts["plain_summary"] = _plain_summary(d, band)
+        texts["dist_caption"] = _("Ratings last round: %(label)s") % {"label": d.label}
     if fb.comments:
-        summary = ngettext(
+        texts["comments_summary"] = ngettext(
             "%(counter)s comment from other panelists",
             "%(counter)s comments from other panelists",
             len(fb.comments),
         ) % {"counter": len(fb.comments)}
-        parts.append(
-            format_html(
-                '<details class="small fb-comments"><summary>{}</summary><ul class="mt-2 mb-0">{}'
-                "</ul></details>",
-                summary,
-                format_html_join(
-                    "",
-                    '<li lang="{}"><span class="lang-tag"><span aria-hidden="true">{}</span>'
-                    '<span class="visually-hidden">{}:</span></span> {}</li>',
-                    (
-                        (
-                            c.language,
-                            c.language.upper(),
-                            s.language_names.get(c.language, ""),
-                            c.text,
-                        )
-                        for c in fb.comments
-                    ),
-                ),
-            )
-        )
-    parts.append(mark_safe("</div>"))  # noqa: S308 - a constant closing tag
-    return "".join(parts)
+    return texts
 
 
 def card_html(view, index: int, *, scale: dict, writable: bool, s: Strings) -> str:
-    uid = str(view.item.uuid)
     fb = view.feedback
-    token = view.value_token
-    disabled = "" if writable else " disabled"
-    previous = fb.previous_value if fb else None
-
-    bands = s.scale_html(scale, index, token, previous)
-    errors = ""
-    if view.errors:
-        errors = format_html(
-            '<div class="text-danger fw-semibold mb-2" id="err{}">{}</div>',
-            index,
-            " ".join(str(e) for e in view.errors),
-        )
-    reason = ""
-    if fb:
-        reason = format_html(
-            '<div class="change-reason mt-3" data-change-reason><label class="form-label" '
-            'for="r{i}">{label}</label><textarea class="form-control" name="r{i}" id="r{i}" '
-            'rows="2" maxlength="4000"{dis}>{text}</textarea></div>',
-            i=index,
-            label=s.reason,
-            dis=disabled,
-            text=view.change_reason,
-        )
-    return format_html(
-        '<div class="card item mb-3{err_cls}" id="item-{uid}" data-item="{uid}" tabindex="-1"'
-        "{prev}>"
-        '<div class="card-body"><fieldset class="scale"{dis}{described}>'
-        '<legend class="statement">{text}</legend>{errors}{feedback}'
-        '<div class="scale-bands bands-{n_bands}">{bands}</div>'
-        '<input type="radio" class="btn-check" name="v{i}" id="v{i}-unable" value="unable" '
-        'autocomplete="off"{unable_checked}><label class="btn btn-outline-secondary unable-btn '
-        'mt-2" for="v{i}-unable">{unable}</label></fieldset>'
-        '<p class="item-saved small" aria-hidden="true"></p>{reason}'
-        '<details class="mt-3 comment"{open}><summary>{add_comment}</summary>'
-        '<label class="form-label mt-2" for="c{i}">{comment_label}</label>'
-        '<textarea class="form-control" name="c{i}" id="c{i}" rows="2" maxlength="4000"{dis}>'
-        "{comment}</textarea></details></div></div>",
-        err_cls=" border-danger" if view.errors else "",
-        uid=uid,
-        prev=format_html(' data-prev-band="{}"', fb.previous_band)
-        if fb and fb.previous_band is not None
-        else "",
-        dis=disabled,
-        described=format_html(' aria-describedby="err{}"', index) if view.errors else "",
-        text=view.shown,
-        errors=errors,
-        feedback=mark_safe(_feedback(fb, s)) if fb else "",  # noqa: S308 - built escaped
-        bands=bands,
-        n_bands=len(scale["bands"]),
-        i=index,
-        unable_checked=mark_safe(" checked") if token == "unable" else "",  # noqa: S308
-        unable=s.unable,
-        reason=reason,
-        open=mark_safe(" open") if view.comment else "",  # noqa: S308
-        add_comment=s.add_comment,
-        comment_label=s.comment,
-        comment=view.comment,
+    html = _template().render(
+        {
+            "view": view,
+            "uid": str(view.item.uuid),
+            "fb": fb,
+            "t": _texts(fb, s) if fb else {},
+            "i": index,
+            "s": s,
+            "token": view.value_token,
+            "disabled": "" if writable else " disabled",
+            "previous": fb.previous_value if fb else None,
+            "bands": s.scale_bands(scale),
+            "exact": _exact,
+        }
     )
+    return mark_safe(html)  # noqa: S308 - rendered with autoescape on
