@@ -183,6 +183,11 @@ class ProtocolForm(forms.Form):
     )
     planned_rounds = forms.IntegerField(min_value=1, max_value=10)
     stopping_rule = forms.ChoiceField(choices=Study.StoppingRule.choices)
+    stability_test = forms.ChoiceField(
+        label="An item is stable when",
+        choices=Study.StabilityTest.choices,
+        help_text="Used by the stability stopping rule; both tests are computed and reported.",
+    )
     stopping_rule_detail = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Stopping rule, details"
     )
@@ -344,6 +349,7 @@ class ProtocolForm(forms.Form):
             "criteria_out": format_criteria(d.get("out")),
             "planned_rounds": study.planned_rounds,
             "stopping_rule": study.stopping_rule,
+            "stability_test": study.stability_test,
             "stopping_rule_detail": study.stopping_rule_detail,
             "min_group_size": study.min_group_size,
             "quorum_pct": study.quorum_pct,
@@ -426,6 +432,7 @@ class ProtocolForm(forms.Form):
             "consensus_definition": definition,
             "planned_rounds": c["planned_rounds"],
             "stopping_rule": c["stopping_rule"],
+            "stability_test": c["stability_test"],
             "stopping_rule_detail": c["stopping_rule_detail"],
             "min_group_size": c["min_group_size"],
             "quorum_pct": c["quorum_pct"],

@@ -44,6 +44,17 @@ class Study(models.Model):
         CONSENSUS = "consensus", _("Stop when every item has reached a verdict (or planned rounds)")
         STABILITY = "stability", _("Stop when every carried item is stable (or planned rounds)")
 
+    class StabilityTest(models.TextChoices):
+        PCT_CHANGE = (
+            "pct_change",
+            _("The distribution changed by less than 15 % (Scheibe, Skutsch & Schofer 1975)"),
+        )
+        WILCOXON = (
+            "wilcoxon",
+            _("No significant change in panelists' own ratings (Wilcoxon signed-rank, p ≥ 0.05)"),
+        )
+        BOTH = "both", _("Both: under 15 % change and no significant individual change")
+
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(max_length=250)
     short_title = models.CharField(max_length=80, blank=True)
@@ -82,6 +93,10 @@ class Study(models.Model):
         max_length=12, choices=StoppingRule.choices, default=StoppingRule.CONSENSUS
     )
     stopping_rule_detail = models.TextField(blank=True)
+    # What "stable" means for the stability stopping rule (both tests are stored per item).
+    stability_test = models.CharField(
+        max_length=12, choices=StabilityTest.choices, default=StabilityTest.PCT_CHANGE
+    )
     min_group_size = models.PositiveSmallIntegerField(
         default=3, help_text="Smallest stakeholder group whose feedback is shown on its own."
     )
@@ -134,6 +149,7 @@ class Study(models.Model):
         "planned_rounds",
         "stopping_rule",
         "stopping_rule_detail",
+        "stability_test",
         "min_group_size",
         "quorum_pct",
         "quorum_min_per_group",

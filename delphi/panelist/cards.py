@@ -24,8 +24,8 @@ from django.utils.translation import ngettext
 
 
 @cache
-def _template():
-    return engines["jinja2"].env.get_template("panelist/card.jinja")
+def _template(name: str = "panelist/card.jinja"):
+    return engines["jinja2"].env.get_template(name)
 
 
 class Strings:
@@ -163,6 +163,14 @@ def _texts(fb, s: Strings) -> dict:
             len(fb.comments),
         ) % {"counter": len(fb.comments)}
     return texts
+
+
+def scale_html(scale: dict, index: int, *, s: Strings, token: str = "", previous=None) -> str:
+    """The scale's buttons alone, as in a card (the protocol page's preview)."""
+    html = _template("panelist/scale.jinja").render(
+        {"i": index, "bands": s.scale_bands(scale), "token": token, "previous": previous}
+    )
+    return mark_safe(html)  # noqa: S308 - rendered with autoescape on
 
 
 def card_html(view, index: int, *, scale: dict, writable: bool, s: Strings) -> str:

@@ -226,6 +226,33 @@ def _rounds_done(study: Study) -> int:
     return study.rounds.filter(status__in=[Round.Status.CLOSED, Round.Status.ANALYSED]).count()
 
 
+STABILITY_TEST_SHORT = {
+    Study.StabilityTest.PCT_CHANGE: "under 15 % change",
+    Study.StabilityTest.WILCOXON: "Wilcoxon p ≥ 0.05",
+    Study.StabilityTest.BOTH: "under 15 % change and Wilcoxon p ≥ 0.05",
+}
+WILCOXON_ALPHA = 0.05
+
+
+def item_stable(test: str, pct_stable, n_paired, wilcoxon_p) -> bool | None:
+    """One item's stability under the protocol's test, from its stored result; None when it
+    cannot be tested (no earlier round, or nobody rated it in both)."""
+    if test == Study.StabilityTest.PCT_CHANGE:
+        return pct_stable
+    if not n_paired:
+        wilcoxon = None
+    elif wilcoxon_p is None or wilcoxon_p != wilcoxon_p:
+        # Paired, but nobody changed their rating: the test has nothing to rank.
+        wilcoxon = True
+    else:
+        wilcoxon = wilcoxon_p >= WILCOXON_ALPHA
+    if test == Study.StabilityTest.WILCOXON:
+        return wilcoxon
+    if pct_stable is None or wilcoxon is None:
+        return None
+    return pct_stable and wilcoxon
+
+
 def _ranking_condition(study: Study) -> Condition | None:
     """The ranking consensus rule on the latest analysed ranking round, or None without one."""
     from delphi.consensus.ranking import ranking_consensus
@@ -294,17 +321,19 @@ def stopping_rule_status(*, study: Study) -> StoppingStatus:
             f"round {latest.number}: {counts['in']} in, {counts['out']} out, "
             f"{len(carried_ids)} without consensus, of {total} items"
         )
-        flags = list(
-            ItemResult.objects.filter(
+        flags = [
+            item_stable(study.stability_test, pct_stable, n_paired, p)
+            for pct_stable, n_paired, p in ItemResult.objects.filter(
                 round=latest, group_key="all", item_id__in=carried_ids
-            ).values_list("stable", flat=True)
-        )
+            ).values_list("stable", "n_paired", "wilcoxon_p")
+        ]
         n_stable = sum(1 for f in flags if f is True)
         n_untested = len(carried_ids) - sum(1 for f in flags if f is not None)
         stable.met = total > 0 and n_stable == len(carried_ids)
         stable.figures = (
             f"round {latest.number}: {n_stable} of {len(carried_ids)} carried items stable"
             + (f", {n_untested} not testable (no paired earlier round)" if n_untested else "")
+            + f" ({STABILITY_TEST_SHORT[study.stability_test]})"
         )
     ranking = _ranking_condition(study)
     rule = study.stopping_rule

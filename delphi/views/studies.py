@@ -187,7 +187,7 @@ def scale_previews(protocol: dict) -> list[dict]:
         )
         with translation.override(lang):
             strings = cards.Strings()
-            html = strings.scale_html(scale, 100 + index, "", None)
+            html = cards.scale_html(scale, 100 + index, s=strings)
             unable = strings.unable
         previews.append(
             {"lang": lang, "name": name, "html": html, "unable": unable, "index": 100 + index,

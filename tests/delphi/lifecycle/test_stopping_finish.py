@@ -79,6 +79,7 @@ def test_stability_rule_needs_every_carried_item_stable(study, researcher):
     stable = next(c for c in status.conditions if c.key == "carried_stable")
     assert stable.figures == (
         "round 1: 0 of 1 carried items stable, 1 not testable (no paired earlier round)"
+        " (under 15 % change)"
     )
 
 
@@ -233,7 +234,10 @@ def test_stability_rule_holds_when_the_carried_item_kept_its_distribution(study,
     second_round(study, researcher, first, values={"C": VALUES["C"]})
     status = stopping_rule_status(study=study)
     stable = next(c for c in status.conditions if c.key == "carried_stable")
-    assert (stable.met, stable.figures) == (True, "round 2: 1 of 1 carried items stable")
+    assert (stable.met, stable.figures) == (
+        True,
+        "round 2: 1 of 1 carried items stable (under 15 % change)",
+    )
     assert status.holds
     assert status.summary == "The stopping rule holds: every carried item is stable."
 
@@ -245,7 +249,8 @@ def test_stability_rule_does_not_hold_when_the_carried_item_moved(study, researc
     second_round(study, researcher, first, values={"C": moved})
     status = stopping_rule_status(study=study)
     stable = next(c for c in status.conditions if c.key == "carried_stable")
-    assert not stable.met and stable.figures == "round 2: 0 of 1 carried items stable"
+    assert not stable.met
+    assert stable.figures == "round 2: 0 of 1 carried items stable (under 15 % change)"
     assert not status.holds
 
 
@@ -297,3 +302,41 @@ def test_a_ranking_round_must_reach_its_agreement_rule_too(study, researcher, ag
     assert ranking.met is agree
     # Every rated item has a verdict; the ranking decides whether the study may stop early.
     assert status.holds is agree
+
+
+@pytest.mark.parametrize(
+    ("test", "pct_stable", "n_paired", "p", "expected"),
+    [
+        ("pct_change", True, 9, 0.01, True),  # the distribution held, individuals moved
+        ("wilcoxon", True, 9, 0.01, False),
+        ("both", True, 9, 0.01, False),
+        ("wilcoxon", False, 9, 0.40, True),  # individuals held, the distribution moved
+        ("both", False, 9, 0.40, False),
+        ("both", True, 9, 0.40, True),
+        ("wilcoxon", True, 9, None, True),  # paired, nobody changed: nothing to rank
+        ("wilcoxon", None, 0, None, None),  # nobody rated it in both rounds
+        ("both", True, 0, None, None),
+        ("pct_change", None, 0, None, None),
+    ],
+)
+def test_item_stability_under_each_test(test, pct_stable, n_paired, p, expected):
+    from delphi.services.lifecycle import item_stable
+
+    assert item_stable(test, pct_stable, n_paired, p) is expected
+
+
+@pytest.mark.parametrize("test", ["pct_change", "wilcoxon", "both"])
+def test_stability_rule_uses_the_protocols_test(study, researcher, test):
+    _set(study, stopping_rule="stability", stability_test=test)
+    first = analysed_round(study, researcher)
+    second_round(study, researcher, first, values={"C": VALUES["C"]})
+    status = stopping_rule_status(study=study)
+    stable = next(c for c in status.conditions if c.key == "carried_stable")
+    # Nobody changed a rating: stable under each test, and the figures name the test.
+    assert stable.met and status.holds
+    short = {"pct_change": "(under 15 % change)", "wilcoxon": "(Wilcoxon p ≥ 0.05)"}
+    assert stable.figures.endswith(short.get(test, "(under 15 % change and Wilcoxon p ≥ 0.05)"))
+
+
+def test_the_stability_test_is_a_locked_protocol_field(study):
+    assert "stability_test" in Study.LOCKED_FIELDS
