@@ -14,4 +14,8 @@ register = template.Library()
 def ranking_results(rnd, study=None):
     if rnd is None or rnd.kind != Round.Kind.RANKING:
         return {"show": False}
-    return {"show": True, "round": rnd, "study": study, **ranking_results_data(round=rnd)}
+    data = ranking_results_data(round=rnd)
+    labels = {"all": "Everyone", **{g.code: g.name for g in data["groups"]}}
+    for c in data["concordance"]:
+        c.label = labels.get(c.group_key, c.group_key)
+    return {"show": True, "round": rnd, "study": study, **data}

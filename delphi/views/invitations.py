@@ -4,8 +4,11 @@ send to everyone not yet invited; re-send or revoke one panelist's link."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from delphi.access import get_study_for_user
@@ -13,6 +16,8 @@ from delphi.models import Response, Round
 from delphi.services import invitations as svc
 from delphi.services.communications import communications_failed_by_panelist
 from panels.models import Invitation, Panelist
+
+PER_PAGE = 100
 
 
 def _round(study, round_uuid) -> Round:
@@ -30,20 +35,17 @@ def _panelist(study, panelist_uuid) -> Panelist:
     return panelist
 
 
-def invitation_rows(*, round: Round):
-    """One row per panelist with the state of their link and response in THIS round: a link
-    sent, or opened, before the round opened belongs to an earlier round. Four queries."""
-    panelists = list(
-        Panelist.objects.filter(panel_id=round.study.panel_id).select_related("contact", "group")
-    )
+def invitation_rows(*, round: Round, panelists: list[Panelist]):
+    """One row per panelist given (a page of them) with the state of their link and response
+    in THIS round: a link sent, or opened, before the round opened belongs to an earlier round.
+    Three queries, whatever the page's size."""
+    ids = [p.pk for p in panelists]
     latest: dict[int, Invitation] = {}
     sent: dict[int, object] = {}
     opened: dict[int, object] = {}
     pending: set[int] = set()
     since = round.opened_at
-    for invitation in Invitation.objects.filter(panelist__panel_id=round.study.panel_id).order_by(
-        "created_at", "id"
-    ):
+    for invitation in Invitation.objects.filter(panelist_id__in=ids).order_by("created_at", "id"):
         pk = invitation.panelist_id
         latest[pk] = invitation
         if not since or invitation.created_at < since:
@@ -57,7 +59,7 @@ def invitation_rows(*, round: Round):
         else:
             pending.discard(pk)
     responses = {
-        r.panelist_id: r for r in Response.objects.filter(round=round).only(
+        r.panelist_id: r for r in Response.objects.filter(round=round, panelist_id__in=ids).only(
             "panelist_id", "status", "started_at", "submitted_at"
         )
     }  # fmt: skip
@@ -80,20 +82,52 @@ def invitation_rows(*, round: Round):
     return rows
 
 
+def invitation_counts(*, round: Round) -> dict:
+    """The whole panel's counts for the line above the list: three queries."""
+    panel_id = round.study.panel_id
+    invitations = Invitation.objects.none()
+    if round.opened_at:
+        invitations = Invitation.objects.filter(
+            panelist__panel_id=panel_id, created_at__gte=round.opened_at
+        )
+    links = invitations.aggregate(
+        invited=Count("panelist", filter=Q(sent_at__isnull=False), distinct=True),
+        opened=Count("panelist", filter=Q(opened_at__isnull=False), distinct=True),
+    )
+    answers = Response.objects.filter(round=round).aggregate(
+        started=Count("pk"),
+        submitted=Count("pk", filter=Q(status=Response.Status.SUBMITTED)),
+    )
+    return {
+        "panelists": Panelist.objects.filter(panel_id=panel_id).count(),
+        "invited": links.get("invited") or 0,
+        "opened": links.get("opened") or 0,
+        "started": answers["started"],
+        "submitted": answers["submitted"],
+    }
+
+
 @login_required
 def round_invitations(request, study, round):
     study = get_study_for_user(request, study)
     rnd = _round(study, round)
-    rows = invitation_rows(round=rnd)
-    counts = {
-        "panelists": len(rows),
-        "invited": sum(1 for r in rows if r["invited"]),
-        "opened": sum(1 for r in rows if r["opened"]),
-        "started": sum(1 for r in rows if r["response"]),
-        "submitted": sum(
-            1 for r in rows if r["response"] and r["response"].status == Response.Status.SUBMITTED
-        ),
-    }
+    can_edit = study.user_role == "researcher"
+    panelists = Panelist.objects.filter(panel_id=study.panel_id).select_related("contact", "group")
+    q = (request.GET.get("q") or "").strip()[:100]
+    group = request.GET.get("group") or ""
+    groups = list(study.panel.groups.order_by("order", "name"))
+    if q:
+        match = Q(public_id__icontains=q) | Q(group__name__icontains=q)
+        if can_edit:  # analysts see no e-mail addresses, so cannot search by them
+            match |= Q(contact__email__icontains=q) | Q(contact__name__icontains=q)
+        panelists = panelists.filter(match)
+    if group not in {g.code for g in groups}:
+        group = ""
+    if group:
+        panelists = panelists.filter(group__code=group)
+    panelists = panelists.order_by("group__order", "public_id")
+    page = Paginator(panelists, PER_PAGE).get_page(request.GET.get("page"))
+    filters = {"q": q, "group": group}
     not_invited = svc.invitations_pending(round=rnd).count() if rnd.opened_at else 0
     return render(
         request,
@@ -101,10 +135,15 @@ def round_invitations(request, study, round):
         {
             "study": study,
             "round": rnd,
-            "rows": rows,
-            "counts": counts,
+            "rows": invitation_rows(round=rnd, panelists=list(page.object_list)),
+            "page": page,
+            "groups": groups,
+            "filters": filters,
+            "filtered": any(filters.values()),
+            "query": urlencode({k: v for k, v in filters.items() if v}),
+            "counts": invitation_counts(round=rnd),
             "not_invited": not_invited,
-            "can_edit": study.user_role == "researcher",
+            "can_edit": can_edit,
         },
     )
 

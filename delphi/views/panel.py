@@ -5,7 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
 
 from delphi import selectors
 from delphi.access import get_study_for_user
@@ -36,6 +38,7 @@ def panel_detail(request, study):
     if not show_contacts:
         panelists = panelists.select_related(None).select_related("group")
         panelists = panelists.order_by("group__order", "public_id")
+    panelists, filters = _panelist_filters(panelists, request.GET, groups, contacts=show_contacts)
     page = Paginator(panelists, PANELISTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -48,8 +51,34 @@ def panel_detail(request, study):
             "total_actual": sum(g.actual for g in groups),
             "can_edit": study.user_role == Membership.Role.RESEARCHER,
             "show_contacts": show_contacts,
+            "filters": filters,
+            "filtered": any(filters.values()),
+            "query": urlencode({k: v for k, v in filters.items() if v}),
+            "statuses": Panelist.Status.choices,
         },
     )
+
+
+def _panelist_filters(panelists, params, groups, *, contacts: bool):
+    """?q= public id (and, for researchers only, name or e-mail), ?group=, ?status=."""
+    q = (params.get("q") or "").strip()[:100]
+    group = params.get("group") or ""
+    status = params.get("status") or ""
+    if q:
+        match = Q(public_id__icontains=q) | Q(group__name__icontains=q)
+        if contacts:
+            # Analysts never search by what they cannot see.
+            match |= Q(contact__name__icontains=q) | Q(contact__email__icontains=q)
+        panelists = panelists.filter(match)
+    if group not in {g.code for g in groups}:
+        group = ""
+    if group:
+        panelists = panelists.filter(group__code=group)
+    if status not in Panelist.Status.values:
+        status = ""
+    if status:
+        panelists = panelists.filter(status=status)
+    return panelists, {"q": q, "group": group, "status": status}
 
 
 def _group_page(request, study, group=None):

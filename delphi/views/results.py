@@ -9,13 +9,16 @@ from collections import Counter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from competencies.models import Domain
 from delphi.access import get_study_for_user
 from delphi.consensus import selectors
 from delphi.consensus.rows import ITEM_FIELDS, STABILITY_FIELDS
@@ -33,6 +36,7 @@ from delphi.models import (
     Round,
     Study,
 )
+from delphi.templatetags.researcher_format import p_value
 from delphi.views.ranking_results import ranking_results_csv
 from lib.spreadsheet import neutralise
 
@@ -170,30 +174,113 @@ def included_text(included: dict | None) -> str:
     return text
 
 
+RESULTS_PER_PAGE = 100
+# One number format per column, wherever a column is shown: medians fall on halves, so one
+# decimal is exact; IQRs fall on quarters (Hyndman-Fan type 7), so they keep two.
+DECIMALS = {
+    "n": 0, "n_unable": 0, "median": 1, "iqr": 2, "mean": 2, "sd": 2, "pct_low": 1,
+    "pct_mid": 1, "pct_high": 1, "dai": 2, "rwg": 2, "pct_change": 1,
+}  # fmt: skip
+
+
+def result_cells(result: ItemResult) -> dict:
+    """Each statistic of a result row as the text shown ("–" when undefined)."""
+    cells = {}
+    for name, places in DECIMALS.items():
+        value = getattr(result, name)
+        cells[name] = "–" if value is None else f"{value:.{places}f}"
+    cells["ram_class"] = result.ram_class or "–"
+    cells["wilcoxon_p"] = p_value(result.wilcoxon_p)
+    return cells
+
+
+def group_labels(groups) -> dict:
+    """group_key -> what a reader sees: "Everyone", "Balanced …", or the group's name."""
+    return {
+        "all": "Everyone",
+        "balanced": "Balanced (groups weighted equally)",
+        **{g.code: g.name for g in groups},
+    }
+
+
+def _sort_options(columns) -> list[tuple[str, str]]:
+    options = [("order", "Item order"), ("code", "Item code, A–Z"), ("-code", "Item code, Z–A")]
+    for name, label in [("verdict", "Verdict"), *columns]:
+        options += [(name, f"{label}, low to high"), (f"-{name}", f"{label}, high to low")]
+    return options
+
+
+def _result_filters(params, *, group_keys, domains) -> dict:
+    verdict = params.get("verdict") or ""
+    domain = params.get("domain") or ""
+    return {
+        "group": params.get("group") if params.get("group") in group_keys else "all",
+        "verdict": verdict if verdict in ItemDecision.Verdict.values else "",
+        "domain": domain if domain in {d.code for d in domains} else "",
+        "q": (params.get("q") or "").strip()[:100],
+    }
+
+
 @login_required
 def round_results(request, study, round):
     study, rnd = _study_round(request, study, round)
     groups = list(study.panel.groups.all())
-    group_keys = ["all", "balanced"] + [g.code for g in groups]
-    group = request.GET.get("group", "all")
-    if group not in group_keys:
-        group = "all"
+    labels = group_labels(groups)
+    domains = list(Domain.objects.filter(framework_id=study.framework_id).order_by("order", "code"))
+    filters = _result_filters(request.GET, group_keys=list(labels), domains=domains)
+    group = filters["group"]
     sort = request.GET.get("sort", "order")
     key = sort.removeprefix("-")
     if key not in SORTS:
         sort, key = "order", "order"
     field = SORTS[key]
     expr = F(field).desc(nulls_last=True) if sort.startswith("-") else F(field).asc(nulls_last=True)
+    # In item order, statements are grouped by domain; sorted on a column they are ranked
+    # across domains (the domain filter ranks within one).
+    by_domain = key == "order"
     ordering = [expr, "item__order", "item_id"]
-    results = list(
-        ItemResult.objects.filter(round=rnd, group_key=group)
-        .select_related("item__statement", "item__scenario")
-        .order_by(*ordering)
+    if by_domain:
+        ordering = ["item__statement__domain__order", "item__statement__domain_id", *ordering]
+    results = ItemResult.objects.filter(round=rnd, group_key=group)
+    if filters["verdict"]:
+        results = results.filter(
+            item__in=ItemDecision.objects.filter(round=rnd, verdict=filters["verdict"]).values(
+                "item"
+            )
+        )
+    if filters["domain"]:
+        results = results.filter(item__statement__domain__code=filters["domain"])
+    if filters["q"]:
+        q = filters["q"]
+        results = results.filter(
+            Q(item__statement__code__icontains=q)
+            | Q(item__statement__text__icontains=q)
+            | Q(item__scenario__code__icontains=q)
+        )
+    results = results.select_related("item__statement__domain", "item__scenario").order_by(
+        *ordering
     )
+    page = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    results = list(page.object_list)
     decisions = {d.item_id: d for d in ItemDecision.objects.filter(round=rnd)}
-    has_stability = any(r.n_paired is not None or r.pct_change is not None for r in results)
+    # One query: does the round have results at all (the page's sections), and do this
+    # group's rows carry stability (a previous round of the same kind)? Asked of the whole
+    # round, so a filter that empties the page does not change the table's shape.
+    shape = ItemResult.objects.filter(round=rnd).aggregate(
+        rows=Count("pk"),
+        stable=Count(
+            "pk",
+            filter=Q(group_key=group) & (Q(n_paired__isnull=False) | Q(pct_change__isnull=False)),
+        ),
+    )
+    has_stability = bool(shape["stable"])
     columns = [c for c in COLUMNS if has_stability or c[0] not in ("pct_change", "wilcoxon_p")]
-    rows = [{"result": r, "decision": decisions.get(r.item_id)} for r in results]
+    rows = [
+        {"result": r, "decision": decisions.get(r.item_id), "cell": result_cells(r)}
+        for r in results
+    ]
+    for row in rows:
+        row["details"] = [(label, row["cell"][name]) for name, label in columns]
 
     preset_labels = _preset_labels()
     preset_names = list(preset_labels) or sorted(
@@ -226,14 +313,29 @@ def round_results(request, study, round):
     later = list(Round.objects.filter(study=study, number__gt=rnd.number).order_by("number"))
     next_round = next((r for r in later if r.kind == rnd.kind), None)
     is_researcher = study.user_role == "researcher"
+    concordance = list(GroupConcordance.objects.filter(round=rnd).order_by("group_key"))
+    for c in concordance:
+        c.label = labels.get(c.group_key, c.group_key)
+    filter_query = {k: v for k, v in filters.items() if v and not (k == "group" and v == "all")}
     context = {
         "study": study,
         "round": rnd,
         "groups": groups,
         "group": group,
-        "group_label": {"all": "Everyone", "balanced": "Balanced (groups weighted equally)"}.get(
-            group, next((g.name for g in groups if g.code == group), group)
-        ),
+        "group_label": labels[group],
+        "group_choices": list(labels.items()),
+        "verdict_choices": ItemDecision.Verdict.choices,
+        "domains": domains,
+        "filters": filters,
+        "filtered": bool(filters["verdict"] or filters["domain"] or filters["q"]),
+        "page": page,
+        "by_domain": by_domain,
+        # The query string of the filters: sort links keep them, page links keep them and
+        # the sort.
+        "filter_query": urlencode(filter_query),
+        "query": urlencode({**filter_query, **({"sort": sort} if sort != "order" else {})}),
+        "sort_options": _sort_options(columns),
+        "any_results": bool(shape["rows"]),
         "sort": sort,
         "columns": columns,
         "has_stability": has_stability,
@@ -246,7 +348,7 @@ def round_results(request, study, round):
             "out": chosen.get("out", 0),
             "none": chosen.get("none", 0),
         },
-        "concordance": list(GroupConcordance.objects.filter(round=rnd).order_by("group_key")),
+        "concordance": concordance,
         "run": run,
         "run_active": run is not None and run.status in ACTIVE,
         "run_recovering": _recovering(run),

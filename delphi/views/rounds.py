@@ -90,7 +90,10 @@ def round_detail(request, study, round):
         round=rnd,
         can_edit=study.user_role == Membership.Role.RESEARCHER,
         has_scenarios=any(i.scenario_id for i in context["items"]),
-        results_url=_optional_url("round_results", **kw),
+        # A draft round has no ratings, so nothing to show on its results page.
+        results_url=(
+            None if rnd.status == Round.Status.DRAFT else _optional_url("round_results", **kw)
+        ),
         invitations_url=_optional_url("round_invitations", **kw),
         coding=round_coding_summary(rnd) if rnd.kind == Round.Kind.GENERATION else None,
     )

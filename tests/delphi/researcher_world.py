@@ -41,3 +41,45 @@ def url_kwargs(world) -> dict:
         "item": world.item.uuid,
         "code": world.group.code,
     }
+
+
+def build_data_world(study, researcher):
+    """A study in mid-flight, for the pages that are empty in `build_world`: an analysed
+    rating round (two domains, three groups), an analysed ranking round, and an open round
+    whose invitations went out with a few answers started. Returns the three rounds."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from delphi.consensus import services
+    from delphi.models import Round
+    from delphi.services.invitations import invitations_send
+    from tests.delphi.consensus.test_engine import build_round
+    from tests.delphi.consensus.test_ranking_engine import ranking_round
+
+    safety = f.make_domain(study, code="SR", name="Safety and risk", order=1)
+    families = f.make_domain(study, code="WF", name="Working with families", order=2)
+    statements = [
+        f.make_statement(study, domain=d, text=f"{d.name}: a competency worded at length ({i}).")
+        for d in (safety, families)
+        for i in range(4)
+    ]
+    rating = build_round(study, statements=statements, per_group=4)
+    assert services.consensus_compute_now(round=rating).status == "done"
+    ranking = ranking_round(study, number=2, statements=statements[:5])
+    Round.objects.filter(pk=ranking.pk).update(status=Round.Status.CLOSED, closed_at=timezone.now())
+    assert services.consensus_compute_now(round=ranking).status == "done"
+    now = timezone.now()
+    third = f.make_round(
+        study,
+        number=3,
+        statements=statements[2:],
+        status=Round.Status.OPEN,
+        opened_at=now - timedelta(hours=2),
+        closes_at=now + timedelta(days=10),
+    )
+    invitations_send(round=third, by=researcher)
+    first_item = third.items.order_by("order").first()
+    for panelist in list(study.panel.panelists.all())[:3]:
+        f.rate(panelist, third, {first_item: 7}, submitted=False)
+    return SimpleNamespace(rating=rating, ranking=ranking, open=third)

@@ -79,3 +79,12 @@ def test_next_rating_round_comes_after_the_ranking_round(study, researcher):
     assert {i.carried_from.round_id for i in new.items.all()} <= {r1.pk}
     with pytest.raises(Exception, match="Round 3 already exists"):
         services.round_create_next(round=r1, by=researcher)
+
+
+def test_ranking_results_name_groups_and_write_p_like_the_rest(researcher_client, analysed):
+    RankingConcordance.objects.filter(round=analysed).update(p=0.00002)
+    html = researcher_client.get(url("round_results", analysed)).content.decode()
+    section = html.split('id="ranking-w-caption"')[1]
+    assert '<th scope="row">Everyone</th>' in section and '<th scope="row">Law</th>' in section
+    assert '<th scope="row">law</th>' not in section
+    assert "&lt; 0.001" in html and "0.0001" not in html

@@ -106,3 +106,33 @@ def test_round_2_does_not_count_round_1_links(researcher_client, study, rnd, pan
     assert "0 invited · 0 opened · 0 started" in body
     body = researcher_client.get(url(study, rnd)).content.decode()
     assert "2 invited · 2 opened" in body
+
+
+def test_search_and_pages_keep_counts_for_the_whole_panel(researcher_client, study, rnd):
+    law = study.panel.groups.get(code="law")
+    for i in range(105):
+        make_link(f.make_panelist(study, group=law, email=f"officer{i}@police.example"))
+    nurse = f.make_panelist(study, group=study.panel.groups.get(code="clinical"))
+    small = _queries(researcher_client, study, rnd)
+    page = researcher_client.get(url(study, rnd), {"q": "police", "group": "law"})
+    assert page.context["page"].paginator.count == 105
+    assert len(page.context["rows"]) == 100
+    body = page.content.decode()
+    assert "?page=2&amp;q=police&amp;group=law" in body
+    assert "106 on the panel" in body  # the counts line is the whole panel's
+    assert 'tabindex="0" role="region" aria-labelledby="h-invitations"' in body
+    second = researcher_client.get(url(study, rnd), {"q": "police", "group": "law", "page": 2})
+    assert len(second.context["rows"]) == 5
+    found = researcher_client.get(url(study, rnd), {"q": nurse.public_id})
+    assert [r["panelist"] for r in found.context["rows"]] == [nurse]
+    # A page of 100 costs what a panel of 106 does.
+    for _ in range(40):
+        make_link(f.make_panelist(study, group=law))
+    assert _queries(researcher_client, study, rnd) == small
+
+
+def test_analysts_cannot_search_by_e_mail(client, analyst, study, rnd):
+    f.make_panelist(study, email="hidden@example.org")
+    client.force_login(analyst)
+    page = client.get(url(study, rnd), {"q": "hidden"})
+    assert page.context["rows"] == []
