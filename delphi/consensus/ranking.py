@@ -128,7 +128,9 @@ def ranking_fingerprint(
             "engine": engine,
             "kind": "ranking",
             "protocol": protocol.as_dict(),
-            "items": sorted(keys.items()),
+            # The item keys, not their database ids: an imported study (new ids) has the
+            # same fingerprint as the one it was exported from (docs/archive.md).
+            "items": sorted(keys.values()),
             "rankings": digest(current),
             "previous": digest(previous),
         },
