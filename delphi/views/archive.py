@@ -6,9 +6,8 @@ request: the demo study takes well under a second.
 """
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
 from delphi.access import get_study_for_user
 from delphi.archive.export import study_archive_export
@@ -17,10 +16,13 @@ from delphi.services.audit import audit_record
 
 
 @login_required
-@require_GET
 def study_archive(request, study):
     with_contacts = request.GET.get("contacts") == "1"
-    study = get_study_for_user(request, study, write=with_contacts)
+    reading = request.method in ("GET", "HEAD")
+    # Access first: an outsider gets 404 whatever the method.
+    study = get_study_for_user(request, study, write=with_contacts or not reading)
+    if not reading:
+        return HttpResponseNotAllowed(["GET"])
     data = study_archive_export(study=study, with_contacts=with_contacts)
     # Who took a copy of the whole study, and whether it named the panelists.
     audit_record(
