@@ -60,10 +60,12 @@ def study_archive_export(*, study: Study, with_contacts: bool = False) -> bytes:
     from delphi.consensus.services import ENGINE_VERSION
 
     audit_seal(study_id=study.pk)
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and outermost:
             # One snapshot for every table: an autosave committed halfway through the export
-            # must not leave a rating whose response is not in the archive.
+            # must not leave a rating whose response is not in the archive. (Inside a
+            # caller's transaction, the caller's isolation applies.)
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         study = Study.objects.select_related("panel", "framework").get(pk=study.pk)

@@ -105,6 +105,9 @@ def round_rankings_frame(
             dropped += status == Response.Status.SUBMITTED
             continue
         out.extend((public_id, group, item, rank) for item, rank in ranks.items())
+    # One fixed row order, whatever order the database returned them in: the statistics then
+    # agree to the last bit on an imported copy of the study (other ids, another order).
+    out.sort()
     frame = pd.DataFrame(out, columns=RANK_COLUMNS)
     frame["rank"] = frame["rank"].astype(float)
     return frame, dropped
