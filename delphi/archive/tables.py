@@ -12,6 +12,7 @@ record only, since accounts are not part of a study.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ from panels.models import Contact, Panel, Panelist, StakeholderGroup
 FORMAT = "delphi-study-archive"
 FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
+# The columns of format version 1 (``layout_digest``); tests/delphi/integrity/test_archive.py.
+LAYOUT_V1 = "cc41361beeeeed68d57267bbf26576d4e63bb3d6193cec84341362a6013ea2c0"
 MANIFEST = "manifest.json"
 STUDY_FILE = "study.json"
 # Models every archive holds exactly one of, written as the three objects of study.json.
@@ -202,3 +205,12 @@ def decode(field, value):
     if getattr(field, "max_length", None) and len(text) > field.max_length:
         raise BadValue(f"longer than {field.max_length} characters")
     return text
+
+
+def layout_digest() -> str:
+    """SHA-256 of every file's columns. A test pins it for the current format version: a model
+    change that alters the archived columns must bump ``FORMAT_VERSION`` (and keep the old
+    layout readable) rather than silently write archives older software refuses."""
+    layout = {t.name: [name for name, _ in columns(t.model)] for t in TABLES}
+    layout[STUDY_FILE] = {m.__name__: [n for n, f in columns(m)] for m in OWNERS}
+    return hashlib.sha256(json.dumps(layout, sort_keys=True).encode()).hexdigest()

@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
+from delphi.archive import tables
 from delphi.archive.export import study_archive_export
 from delphi.archive.load import ArchiveError, study_archive_import
 from delphi.consensus.selectors import rounds_item_keys
@@ -207,6 +208,12 @@ def test_contact_details_are_left_out_unless_asked_for(small):
     assert set(Contact.objects.filter(panel=imported.panel).values_list("email", flat=True)) == (
         emails
     )
+
+
+def test_the_archived_columns_are_those_of_format_version_1(db):
+    # A model change that alters an archived file must bump FORMAT_VERSION (docs/archive.md)
+    # and keep version 1 readable; then pin the new layout here.
+    assert tables.layout_digest() == tables.LAYOUT_V1
 
 
 def test_the_manifest_lists_every_file_with_its_sha256(small):
