@@ -25,6 +25,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from competencies.models import Framework
@@ -40,7 +41,18 @@ from delphi.archive.tables import (
     decode,
     is_user,
 )
-from delphi.models import AuditEvent, ConsensusRun, Membership, Study
+from delphi.models import (
+    AuditEvent,
+    ConsensusRun,
+    ItemDecision,
+    ItemResult,
+    Membership,
+    PromptAnswer,
+    Ranking,
+    RankingItemResult,
+    Rating,
+    Study,
+)
 from delphi.services.audit import ChainReport, audit_record, audit_verify
 from panels.models import Panel, Panelist, new_public_id
 
@@ -367,6 +379,38 @@ def _insert_raw(model, objs: list) -> None:
                 obj.save_base(raw=True, force_insert=True)
 
 
+def _check_rounds_agree(study: Study) -> None:
+    """References the database cannot check: an answer's item (or prompt) and its response
+    belong to the same round, and a result's item to the result's round."""
+    checks = (
+        ("ratings.csv", Rating.objects.filter(response__round__study=study), "item__round"),
+        ("rankings.csv", Ranking.objects.filter(response__round__study=study), "item__round"),
+        (
+            "prompt_answers.csv",
+            PromptAnswer.objects.filter(response__round__study=study),
+            "prompt__round",
+        ),
+    )
+    for name, qs, path in checks:
+        bad = qs.exclude(**{path: F("response__round")}).count()
+        if bad:
+            raise ArchiveError(
+                f"{name}: {bad} row(s) answer an item of another round than their response's: "
+                "the archive is not consistent."
+            )
+    for name, model in (
+        ("item_results.csv", ItemResult),
+        ("item_decisions.csv", ItemDecision),
+        ("ranking_item_results.csv", RankingItemResult),
+    ):
+        bad = model.objects.filter(round__study=study).exclude(round=F("item__round")).count()
+        if bad:
+            raise ArchiveError(
+                f"{name}: {bad} row(s) hold an item of another round: the archive is not "
+                "consistent."
+            )
+
+
 # ---------------------------------------------------------------------------------------------
 # The service
 
@@ -387,6 +431,7 @@ def study_archive_import(*, data: bytes, researcher=None) -> ImportResult:
             if table.name in files:
                 loader.table(table)
         study = loader.owners[Study]
+        _check_rounds_agree(study)
         chain = audit_verify(study=study)
         archived = loader.rows.get("audit_events.csv", 0)
         if not chain.intact:

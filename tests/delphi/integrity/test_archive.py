@@ -257,6 +257,17 @@ def test_a_broken_reference_is_refused_with_file_line_and_column(small):
     assert _counts() == before
 
 
+def test_a_rating_of_another_rounds_item_is_refused(small):
+    later = f.make_round(small, number=2, statements=[f.make_statement(small)])
+    files = _zip_files(study_archive_export(study=small))
+    before = _counts()
+    assert later.items.count() == 1  # round_items.csv row 4 belongs to round 2
+    files["ratings.csv"] = _edit_csv(files["ratings.csv"], "item", "4")
+    with pytest.raises(ArchiveError, match="an item of another round than their response's"):
+        study_archive_import(data=_rezip(files, rehash={"ratings.csv"}))
+    assert _counts() == before
+
+
 def test_a_missing_file_or_an_unknown_version_is_refused(small):
     files = _zip_files(study_archive_export(study=small))
     without = {k: v for k, v in files.items() if k != "responses.csv"}
