@@ -3,6 +3,7 @@
 from django.urls import path
 
 from delphi.views import audit, coding, framework, imports, lifecycle, panel, rounds, studies
+from delphi.views.archive import study_archive
 
 s = "studies/<uuid:study>/"
 r = s + "rounds/<uuid:round>/"
@@ -19,6 +20,7 @@ urlpatterns = [
     path(s + "final/", lifecycle.study_final, name="study_final"),
     path(s + "audit/", audit.audit_log, name="audit_log"),
     path(s + "audit.csv", audit.audit_log_csv, name="audit_log_csv"),
+    path(s + "archive.zip", study_archive, name="study_archive"),
     # Panel
     path(s + "panel/", panel.panel_detail, name="panel_detail"),
     path(s + "panel/groups/new/", panel.group_create_view, name="group_create"),

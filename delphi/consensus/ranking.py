@@ -105,6 +105,9 @@ def round_rankings_frame(
             dropped += status == Response.Status.SUBMITTED
             continue
         out.extend((public_id, group, item, rank) for item, rank in ranks.items())
+    # One fixed row order, whatever order the database returned them in: the statistics then
+    # agree to the last bit on an imported copy of the study (other ids, another order).
+    out.sort()
     frame = pd.DataFrame(out, columns=RANK_COLUMNS)
     frame["rank"] = frame["rank"].astype(float)
     return frame, dropped
@@ -128,7 +131,9 @@ def ranking_fingerprint(
             "engine": engine,
             "kind": "ranking",
             "protocol": protocol.as_dict(),
-            "items": sorted(keys.items()),
+            # The item keys, not their database ids: an imported study (new ids) has the
+            # same fingerprint as the one it was exported from (docs/archive.md).
+            "items": sorted(keys.values()),
             "rankings": digest(current),
             "previous": digest(previous),
         },

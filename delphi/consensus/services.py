@@ -225,7 +225,9 @@ def _fingerprint(protocol: Protocol, keys: dict, current: str, previous: str) ->
         {
             "engine": ENGINE_VERSION,
             "protocol": protocol.as_dict(),
-            "items": sorted(keys.items()),
+            # The item keys, not their database ids: an imported study (new ids) has the
+            # same fingerprint as the one it was exported from (docs/archive.md).
+            "items": sorted(keys.values()),
             "ratings": current,
             "previous": previous,
         },

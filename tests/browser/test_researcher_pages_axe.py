@@ -16,6 +16,7 @@ POST_ONLY = {
     "round_start_rating",
     "coding_export",  # a CSV download, not a page
     "audit_log_csv",  # a CSV download, not a page
+    "study_archive",  # a ZIP download, not a page
 }
 
 

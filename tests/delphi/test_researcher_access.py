@@ -26,6 +26,7 @@ READ_PAGES = {
     "statement_sources",
     "audit_log",
     "audit_log_csv",
+    "study_archive",  # without contact details; ?contacts=1 is researchers only
 }
 
 POST_ONLY = {
