@@ -49,7 +49,7 @@ FORMAT = "delphi-study-archive"
 FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 # The columns of format version 1 (``layout_digest``); tests/delphi/integrity/test_archive.py.
-LAYOUT_V1 = "cc41361beeeeed68d57267bbf26576d4e63bb3d6193cec84341362a6013ea2c0"
+LAYOUT_V1 = "a8148f221aad38e2c98c3a4a66764b1a7a1bc76126738ca35e43e007599204df"
 MANIFEST = "manifest.json"
 STUDY_FILE = "study.json"
 # Models every archive holds exactly one of, written as the three objects of study.json.
