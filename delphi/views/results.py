@@ -514,6 +514,10 @@ def round_results_csv(request, study, round):
             "carried_forward",
             # What the run analysed: the same on every row, so a filtered copy keeps it.
             *INCLUDED_COLUMNS,
+            # Flags the results page shows: closed below quorum (a recorded deviation), and
+            # inputs changed since this analysis (a panelist moved group; re-run to update).
+            "below_quorum",
+            "inputs_changed_since_analysis",
         ]
     )
     run = (
@@ -523,6 +527,7 @@ def round_results_csv(request, study, round):
     )
     included = (run.included if run else None) or {}
     included_cells = [included.get(key) for key in INCLUDED_KEYS]
+    flags = [bool(rnd.below_quorum), rnd.inputs_changed_at is not None]
     for r in results:
         decision = decisions.get(r.item_id)
         writer.writerow(
@@ -539,6 +544,7 @@ def round_results_csv(request, study, round):
                     decision.verdict if decision else None,
                     decision.carried_forward if decision else None,
                     *included_cells,
+                    *flags,
                 )
             ]
         )

@@ -147,6 +147,23 @@ def test_csv_has_one_row_per_item_and_group_and_defuses_formulas(
     assert {r["carried_forward"] for r in rows} <= {"true", "false"}
 
 
+def test_csv_flags_a_round_closed_below_quorum_and_changed_inputs(
+    researcher_client, analysed_round
+):
+    def flags():
+        response = researcher_client.get(url("round_results_csv", analysed_round))
+        rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+        return {(r["below_quorum"], r["inputs_changed_since_analysis"]) for r in rows}
+
+    assert flags() == {("false", "false")}
+    from django.utils import timezone
+
+    Round.objects.filter(pk=analysed_round.pk).update(
+        below_quorum=True, inputs_changed_at=timezone.now()
+    )
+    assert flags() == {("true", "true")}
+
+
 def test_status_view_reports_the_run_row(researcher_client, analysed_round):
     run = analysed_round.consensus_runs.first()
     data = researcher_client.get(url("consensus_run_status", analysed_round, run=run.uuid)).json()
