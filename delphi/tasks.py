@@ -4,7 +4,7 @@ Celery's autodiscovery imports this module; the tasks live beside their services
 """
 
 from delphi.consensus.tasks import consensus_run  # noqa: F401
-from delphi.reports.tasks import report_export  # noqa: F401
+from delphi.reports.tasks import report_export, report_exports  # noqa: F401
 from delphi.services.audit_tasks import audit_seal_due_task  # noqa: F401
 from delphi.services.communication_tasks import (  # noqa: F401
     communication_deliver_task,

@@ -43,7 +43,8 @@ def _save(fig, fmt: str, tight: bool = True) -> bytes:
         image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("L")
         plt.close(fig)
         grey = io.BytesIO()
-        image.save(grey, format="PNG", compress_level=6)
+        # WeasyPrint decodes and re-compresses every PNG anyway: compress lightly here.
+        image.save(grey, format="PNG", compress_level=1)
         return grey.getvalue()
     buffer = io.BytesIO()
     fig.savefig(
@@ -329,6 +330,75 @@ def heatmap(data: ReportData, round_number: int, fmt: str = "png", keys=None) ->
     ax.set_yticks(range(table.shape[0]))
     ax.set_yticklabels(table.index, fontsize=6)
     ax.set_title(f"Round {round_number}: % rating in the top band, by group")
+    return _save(fig, fmt, tight=False)
+
+
+def round_panel(data: ReportData, round_number: int, keys: list[str], fmt: str = "png") -> bytes:
+    """The PDF's per-round figure for a chunk of items: for each item (a row), stacked band bars
+    for the whole panel and each shown group, then the heat map of % in the top band by group.
+
+    One axes holding one raster (bars and cells drawn with numpy and Pillow): the per-figure
+    cost of matplotlib is its axes, ticks and text, so a round of 300 items costs five of
+    these rather than ten figures of six axes each.
+    """
+    groups = ["all", *shown_groups(data, round_number)]
+    items = data.items[(data.items["round"] == round_number) & data.items["item"].isin(keys)]
+    if items.empty or fmt != "png":
+        return band_grid(data, round_number, keys, fmt)
+    n, g = len(keys), len(groups)
+    labels = [data.group_label(c) for c in groups]
+    left_in, bar_in, gap_in, heat_in = _label_width(keys, 6), 1.0, 0.2, 0.34
+    body_in = g * bar_in + g * gap_in + g * heat_in
+    head_in = max(0.35, _label_width([t for lb in labels for t in textwrap.wrap(lb, 16)], 6))
+    top_in, bottom_in, row_in = 0.4 + head_in, 0.3, 0.16
+    fig_w, fig_h = left_in + body_in + 0.15, top_in + bottom_in + row_in * n
+    fig = plt.figure(figsize=(fig_w, fig_h), dpi=DPI)
+    ax = fig.add_axes((left_in / fig_w, bottom_in / fig_h, body_in / fig_w, row_in * n / fig_h))
+    ax.patch.set_visible(False)  # the raster lies under the axes, pixel for pixel
+    width, height = round(body_in * DPI), round(row_in * n * DPI)
+    canvas = np.full((height, width), 255, dtype=np.uint8)
+    xticks, xlabels = [], []
+    for j, (code, label) in enumerate(zip(groups, labels, strict=True)):
+        x0 = round(j * (bar_in + gap_in) * DPI)
+        x1 = x0 + round(bar_in * DPI)
+        rows = items[items["group"] == code].set_index("item").reindex(keys)
+        canvas[:, x0:x1] = _bars_raster(
+            rows[[c for c, _ in BANDS]].to_numpy(dtype=float), x1 - x0, height
+        )
+        xticks += [x0, (x0 + x1) / 2, x1]
+        xlabels += ["0", "50", "100"]
+        ax.text((x0 + x1) / 2, -4, textwrap.fill(label, 16), ha="center", va="bottom",
+                fontsize=6.5)  # fmt: skip
+    h0 = round(g * (bar_in + gap_in) * DPI)
+    heat = (
+        items[items["group"].isin(groups)]
+        .pivot_table(index="item", columns="group", values="pct_high", sort=False)
+        .reindex(index=keys, columns=groups)
+    )
+    canvas[:, h0:width] = _heat_raster(heat.to_numpy(dtype=float), width - h0, height)
+    cell = (width - h0) / g
+    for j, label in enumerate(labels):
+        ax.text(h0 + (j + 0.5) * cell, -4, textwrap.fill(label, 16), rotation=90, ha="center",
+                va="bottom", fontsize=6)  # fmt: skip
+    ax.text((h0 + width) / 2, height + 4, "% in the top band", ha="center", va="top",
+            fontsize=6.5)  # fmt: skip
+    # figimage copies the pixels as they are; imshow would resample the whole raster.
+    fig.figimage(canvas, xo=round(left_in * DPI), yo=round(bottom_in * DPI), cmap="gray",
+                 vmin=0, vmax=255, origin="upper")  # fmt: skip
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.set_xticks(xticks)
+    ax.set_xticklabels(xlabels)
+    ax.set_yticks((np.arange(n) + 0.5) * height / n)
+    ax.set_yticklabels(keys)
+    ax.tick_params(axis="both", labelsize=6, length=2)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    _band_legend(fig, 1 - 0.2 / fig_h)
+    fig.suptitle(
+        f"Round {round_number}: % of valid ratings in each band, and % in the top band, "
+        "overall and by group", fontsize=8, y=1 - 0.03 / fig_h, va="top",
+    )  # fmt: skip
     return _save(fig, fmt, tight=False)
 
 

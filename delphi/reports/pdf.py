@@ -55,25 +55,14 @@ def _img(content: bytes) -> str:
 def _round_figures(data: ReportData, n: int) -> list[dict]:
     chunks = figures.figure_chunks(data, n, ITEMS_PER_FIGURE)
     many = len(chunks) > 1
-
-    def which(chunk):
-        return f" (items {chunk[0]} to {chunk[-1]})" if many else ""
-
-    out = [
+    return [
         {
-            "src": _img(figures.band_grid(data, n, chunk, FORMAT)),
-            "alt": f"Round {n}: band distribution per item, overall and by group{which(chunk)}",
+            "src": _img(figures.round_panel(data, n, chunk, FORMAT)),
+            "alt": f"Round {n}: band distribution per item and % in the top band, overall and "
+            f"by group" + (f" (items {chunk[0]} to {chunk[-1]})" if many else ""),
         }
         for chunk in chunks
     ]
-    out += [
-        {
-            "src": _img(figures.heatmap(data, n, FORMAT, keys=chunk if many else None)),
-            "alt": f"Round {n}: % rating in the top band by item and group{which(chunk)}",
-        }
-        for chunk in chunks
-    ]
-    return out
 
 
 def _long_round(section: dict, n: int) -> None:
@@ -81,7 +70,8 @@ def _long_round(section: dict, n: int) -> None:
     that the heat map's cells already print, so the PDF points to where the table is."""
     section["tables"] = []
     section["paragraphs"].append(
-        f"The heat map prints each item's % in the top band by group in its cells. As a table, "
+        f"The heat map beside the bars prints each item's % in the top band by group in its "
+        "cells. As a table, "
         f"with every other statistic by group, it is in the workbook (sheet 'Round {n}') and in "
         "data.zip (items.csv)."
     )
