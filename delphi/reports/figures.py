@@ -1,7 +1,8 @@
 """Report figures with matplotlib, readable without colour (grey shades, hatches, labels).
 
-Each function takes ``ReportData`` (plus a round) and returns image bytes: PNG for pages, SVG for
-the PDF. Small groups (below the study's minimum size) never get their own bar or cell.
+Each function takes ``ReportData`` (plus a round) and returns image bytes: 8-bit grey PNG for the
+pages and the PDF (SVG on request). Small groups (below the study's minimum size) never get their
+own bar or cell.
 """
 
 from __future__ import annotations
