@@ -6,7 +6,7 @@ registered); the tasks live beside their services.
 """
 
 from delphi.consensus.tasks import consensus_run  # noqa: F401
-from delphi.reports.tasks import report_export  # noqa: F401
+from delphi.reports.tasks import report_export, report_exports  # noqa: F401
 from delphi.services.audit_tasks import audit_seal_due_task  # noqa: F401
 from delphi.services.communication_tasks import communication_deliver_task  # noqa: F401
 from delphi.services.invitation_tasks import invitation_deliver_task  # noqa: F401

@@ -8,7 +8,6 @@ hold public ids and group codes only: no name, e-mail or organisation is ever re
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -124,33 +123,6 @@ class ReportData:
 
 # ---------------------------------------------------------------------------------------------
 # Loading
-
-
-def _frame(qs, names: list[str]) -> pd.DataFrame:
-    """A queryset's values_list as a DataFrame; on PostgreSQL through COPY (the measured floor)."""
-    if connection.vendor == "postgresql":
-        sql, params = qs.query.sql_with_params()
-        with connection.cursor() as cursor:
-            statement = connection.ops.compose_sql(sql, params)
-            buffer = io.BytesIO()
-            with cursor.copy(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)") as copy:
-                for block in copy:
-                    buffer.write(block)
-        buffer.seek(0)
-        if not buffer.getbuffer().nbytes:
-            return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
-        return pd.read_csv(
-            buffer, header=None, names=names, dtype=str, keep_default_na=False, na_values=[]
-        )
-    return pd.DataFrame(list(qs), columns=names)
-
-
-def _bool(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: v in (True, "t", "true", "True", 1)).astype(bool)
-
-
-def _dt(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series.replace("", None), utc=True, format="ISO8601")
 
 
 def _rounds(study: Study) -> pd.DataFrame:
@@ -346,75 +318,157 @@ def _panelists(study: Study, rounds: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["group", "public_id"]).reset_index(drop=True)
 
 
-RATING_NAMES = [
-    "panelist", "group", "item_id", "rating", "unable", "comment", "change_reason",
-    "response_status", "saved_at",
+RATING_COLUMNS = [
+    "round", "panelist", "group", "item", "statement_code", "domain", "scenario", "rating",
+    "unable", "comment", "change_reason", "response_status", "saved_at",
 ]  # fmt: skip
+# On PostgreSQL each response's ratings travel as ONE bytea of fixed-width big-endian records,
+# aggregated by the server (as the consensus loader reads them, delphi/consensus/selectors.py):
+# 2,000 rows a round instead of 600,000, read straight into numpy. Free text comes in a second
+# query of the rows that have any. value -1: NULL; saved: microseconds since 1970, or the
+# smallest int8 for NULL.
+_PACKED = np.dtype([("item", ">i4"), ("value", ">i2"), ("unable", "u1"), ("saved", ">i8")])
+_NO_TIME = np.iinfo(np.int64).min
+
+
+def _rating_arrays(qs) -> tuple[np.ndarray, np.ndarray]:
+    """(response id per rating, _PACKED records) of a Rating queryset, in no particular order."""
+    if connection.vendor == "postgresql":
+        inner = qs.order_by().values("response_id", "item_id", "value", "unable", "updated_at")
+        sql, params = inner.query.sql_with_params()
+        packed_sql = (
+            "SELECT t.response_id, string_agg(int4send(t.item_id::int4) "  # noqa: S608
+            "|| int2send(COALESCE(t.value, -1)::int2) "
+            "|| CASE WHEN t.unable THEN '\\x01'::bytea ELSE '\\x00'::bytea END "
+            "|| int8send(COALESCE((extract(epoch FROM t.updated_at) * 1000000)::int8, "
+            f"{_NO_TIME})), ''::bytea) FROM ({sql}) t GROUP BY t.response_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(packed_sql, params)
+            rows = cursor.fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0, _PACKED)
+        counts = np.fromiter((len(data) // _PACKED.itemsize for _, data in rows), np.int64)
+        response = np.repeat(np.fromiter((r for r, _ in rows), np.int64), counts)
+        return response, np.frombuffer(b"".join(bytes(data) for _, data in rows), _PACKED)
+    rows = list(
+        qs.order_by().values_list("response_id", "item_id", "value", "unable", "updated_at")
+    )
+    records = np.zeros(len(rows), _PACKED)
+    if rows:
+        records["item"] = [r[1] for r in rows]
+        records["value"] = [-1 if r[2] is None else r[2] for r in rows]
+        records["unable"] = [bool(r[3]) for r in rows]
+        records["saved"] = [
+            _NO_TIME if r[4] is None else int(r[4].timestamp() * 1_000_000) for r in rows
+        ]
+    return np.array([r[0] for r in rows], dtype=np.int64), records
+
+
+def _lookup(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position of each of ``values`` in ``ids`` (unique), or -1."""
+    return pd.Index(ids).get_indexer(values)
+
+
+def _categorical(values: np.ndarray, at: np.ndarray) -> pd.Categorical:
+    """``values[at]`` as a categorical, categories sorted, without building the long strings."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=True)
+    used = np.bincount(codes[at], minlength=len(uniques)) > 0
+    renumber = np.cumsum(used) - 1  # old code -> code among the used categories
+    return pd.Categorical.from_codes(
+        renumber[codes[at]], categories=pd.Index(uniques[used], dtype=object)
+    )
 
 
 def _ratings(
     study: Study, rounds: pd.DataFrame, meta: pd.DataFrame, *, only_text: bool = False
 ) -> pd.DataFrame:
-    parts = []
-    by_id = meta.set_index("item_id")
-    for r in rounds[rounds["analysed"]].itertuples():
-        rnd = Round.objects.get(pk=r.round_id)
-        qs = (
-            selectors.round_analysed_ratings(round=rnd)
-            .order_by()
-            .values_list(
-                "response__panelist__public_id", "response__panelist__group__code", "item_id",
-                "value", "unable", "comment", "change_reason", "response__status", "updated_at",
+    """Every analysed rating, one row per round x panelist x item, ordered by item then group
+    then panelist. ``only_text``: only the rows that carry a comment or a change reason."""
+    analysed = rounds[rounds["analysed"]]
+    responses = pd.DataFrame(
+        list(
+            Response.objects.filter(round_id__in=analysed["round_id"].tolist()).values_list(
+                "id", "panelist__public_id", "panelist__group__code", "status"
             )
-        )  # fmt: skip
+        ),
+        columns=["id", "panelist", "group", "status"],
+    )
+    responses["group"] = responses["group"].fillna(selectors.UNGROUPED)
+    item_ids = meta["item_id"].to_numpy(dtype=np.int64)
+    parts = []
+    for r in analysed.itertuples():
+        rnd = Round.objects.select_related("study").get(pk=r.round_id)
+        qs = selectors.round_analysed_ratings(round=rnd)
         if only_text:
             qs = qs.exclude(comment="", change_reason="")
-        frame = _frame(qs, RATING_NAMES)
-        if frame.empty:
+        response_id, rec = _rating_arrays(qs)
+        if not len(rec):
             continue
-        frame["round"] = int(r.number)
-        frame["item_id"] = frame["item_id"].astype(np.int64)
-        frame["rating"] = pd.to_numeric(frame["rating"].replace("", None), errors="coerce").astype(
-            "Int64"
+        r_at = _lookup(responses["id"].to_numpy(), response_id)
+        i_at = _lookup(item_ids, rec["item"].astype(np.int64))
+        keep = (r_at >= 0) & (i_at >= 0)
+        r_at, i_at, rec, response_id = r_at[keep], i_at[keep], rec[keep], response_id[keep]
+        # Text: small (only rows that have any), matched to the packed rows by (response, item).
+        comment = np.full(len(rec), "", dtype=object)
+        reason = np.full(len(rec), "", dtype=object)
+        text = list(
+            qs.order_by()
+            .exclude(comment="", change_reason="")
+            .values_list("response_id", "item_id", "comment", "change_reason")
         )
-        frame["unable"] = _bool(frame["unable"])
-        frame["group"] = frame["group"].replace("", None).fillna(selectors.UNGROUPED)
-        frame["saved_at"] = (
-            _dt(frame["saved_at"].astype(str))
-            if connection.vendor == "postgresql"
-            else pd.to_datetime(frame["saved_at"], utc=True)
-        )
-        m = by_id.loc[frame["item_id"]]
-        frame["item"] = m["item"].to_numpy()
-        frame["statement_code"] = m["statement_code"].to_numpy()
-        frame["domain"] = m["domain"].to_numpy()
-        frame["scenario"] = m["scenario"].to_numpy()
-        frame["_order"] = m["order"].to_numpy()
-        frame = frame.sort_values(["_order", "item_id", "group", "panelist"], kind="stable")
-        parts.append(frame)
-    columns = [
-        "round", "panelist", "group", "item", "statement_code", "domain", "scenario", "rating",
-        "unable", "comment", "change_reason", "response_status", "saved_at",
-    ]  # fmt: skip
+        if text:
+            key = response_id * (int(item_ids.max()) + 1) + rec["item"].astype(np.int64)
+            tkey = np.array([a * (int(item_ids.max()) + 1) + b for a, b, _, _ in text])
+            at = _lookup(key, tkey)
+            found = at >= 0
+            comment[at[found]] = np.array([t[2] for t in text], dtype=object)[found]
+            reason[at[found]] = np.array([t[3] for t in text], dtype=object)[found]
+        parts.append((int(r.number), r_at, i_at, rec, comment, reason))
     if not parts:
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in RATING_COLUMNS})
         empty["round"] = empty["round"].astype("int64")
         empty["rating"] = empty["rating"].astype("Int64")
         empty["unable"] = empty["unable"].astype(bool)
         empty["saved_at"] = pd.to_datetime(empty["saved_at"], utc=True)
         return empty
-    out = pd.concat(parts, ignore_index=True)[columns]
-    for c in (
-        "panelist",
-        "group",
-        "item",
-        "statement_code",
-        "domain",
-        "scenario",
-        "response_status",
-    ):
-        out[c] = out[c].astype("category")
-    return out
+    number = np.concatenate([np.full(len(p[1]), p[0], np.int64) for p in parts])
+    r_at = np.concatenate([p[1] for p in parts])
+    i_at = np.concatenate([p[2] for p in parts])
+    rec = np.concatenate([p[3] for p in parts])
+    comment = np.concatenate([p[4] for p in parts])
+    reason = np.concatenate([p[5] for p in parts])
+    del parts
+    panelist = _categorical(responses["panelist"].to_numpy(), r_at)
+    group = _categorical(responses["group"].to_numpy(), r_at)
+    # Rounds in order; within a round items in questionnaire order, then group, then panelist.
+    order = np.lexsort(
+        (panelist.codes, group.codes, item_ids[i_at], meta["order"].to_numpy()[i_at], number)
+    )
+    value = rec["value"].astype(np.int64)[order]
+    saved = rec["saved"].astype(np.int64)[order]
+    # NULL stays the int8 minimum, which is NaT in datetime64.
+    saved_at = pd.DatetimeIndex(
+        np.where(saved == _NO_TIME, saved, saved * 1000).view("M8[ns]")
+    ).tz_localize("UTC")
+    r_at, i_at = r_at[order], i_at[order]
+    return pd.DataFrame(
+        {
+            "round": number[order],
+            "panelist": panelist[order],
+            "group": group[order],
+            "item": _categorical(meta["item"].to_numpy(), i_at),
+            "statement_code": _categorical(meta["statement_code"].to_numpy(), i_at),
+            "domain": _categorical(meta["domain"].to_numpy(), i_at),
+            "scenario": _categorical(meta["scenario"].to_numpy(), i_at),
+            "rating": pd.arrays.IntegerArray(np.maximum(value, 0), value < 0),
+            "unable": rec["unable"][order].astype(bool),
+            "comment": comment[order],
+            "change_reason": reason[order],
+            "response_status": _categorical(responses["status"].to_numpy(), r_at),
+            "saved_at": saved_at,
+        }
+    )
 
 
 def _results(study: Study, rounds: pd.DataFrame, meta: pd.DataFrame):
@@ -537,8 +591,14 @@ def _ledger(study, rounds, meta, results, decisions, changes) -> tuple[pd.DataFr
     analysed = set(rounds.loc[rounds["analysed"], "number"].astype(int))
     round_status = dict(zip(rounds["number"], rounds["status"], strict=True))
     last_round = int(rounds["number"].max()) if len(rounds) else 0
+    stats = ("n", "median", "iqr", "pct_low", "pct_mid", "pct_high")
+    # A dict, not .loc per item and round: 1,200 lookups at 300 items x 4 rounds.
     overall = (
-        results[results["group"] == "all"].set_index(["round", "item_id"]) if len(results) else None
+        results[results["group"] == "all"]
+        .set_index(["round", "item_id"])[list(stats)]
+        .to_dict("index")
+        if len(results)
+        else {}
     )
     verdict_of = (
         decisions.set_index(["round", "item_id"])["verdict"].to_dict() if len(decisions) else {}
@@ -599,9 +659,9 @@ def _ledger(study, rounds, meta, results, decisions, changes) -> tuple[pd.DataFr
         for row in chain.itertuples():
             n = int(row.round)
             verdict = verdict_of.get((n, row.item_id))
-            if overall is not None and (n, row.item_id) in overall.index:
-                o = overall.loc[(n, row.item_id)]
-                for c in ("n", "median", "iqr", "pct_low", "pct_mid", "pct_high"):
+            o = overall.get((n, row.item_id))
+            if o is not None:
+                for c in stats:
                     rec[f"r{n}_{c}"] = o[c]
             if verdict is not None:
                 rec[f"r{n}_verdict"] = verdict
@@ -822,7 +882,9 @@ def _qualitative(study, rounds, ratings, meta, include_comments):
     parts = []
     if include_comments and len(ratings):
         for kind, col in (("comment", "comment"), ("change_reason", "change_reason")):
-            sub = ratings[ratings[col].astype(str).str.strip() != ""]
+            texts = ratings[col]
+            sub = ratings[texts != ""]  # most rows have none: strip only the rest
+            sub = sub[sub[col].astype(str).str.strip() != ""]
             parts.append(
                 pd.DataFrame(
                     {

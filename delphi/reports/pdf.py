@@ -1,4 +1,4 @@
-"""The PDF report: WeasyPrint renders templates/delphi/report/pdf.html; figures are matplotlib SVG.
+"""The PDF report: WeasyPrint renders templates/delphi/report/pdf.html; figures are matplotlib PNG.
 
 Title page, table of contents with page numbers, methods text, then every part of the report in
 the order the reporting guidelines expect, with per-round figures (band bars overall and by
@@ -17,7 +17,9 @@ from delphi.reports.data import ReportData
 from delphi.reports.parts import PARTS, part_sections
 from delphi.reports.text import methods_text
 
-# Band bars are split so one figure never outgrows a page.
+# Per-round figures hold at most this many items (whole domains packed together), so a figure
+# never outgrows a page; a round with more items than this gives its heat-map numbers in the
+# figure's cells and points to the workbook and items.csv for the table (see _long_round).
 ITEMS_PER_FIGURE = 60
 TITLES_ES = {
     "protocol": "Protocolo",
@@ -51,20 +53,28 @@ def _img(content: bytes) -> str:
 
 
 def _round_figures(data: ReportData, n: int) -> list[dict]:
-    out = []
-    items = data.items[(data.items["round"] == n) & (data.items["group"] == "all")]
-    keys = items["item"].tolist()
-    for start in range(0, len(keys), ITEMS_PER_FIGURE):
-        chunk = keys[start : start + ITEMS_PER_FIGURE]
-        out.append(
-            {
-                "src": _img(figures.band_grid(data, n, chunk, FORMAT)),
-                "alt": f"Round {n}: band distribution per item, overall and by group"
-                + (f" (items {start + 1}-{start + len(chunk)})" if len(keys) > len(chunk) else ""),
-            }
-        )
-    out.append({"src": _img(figures.heatmap(data, n, FORMAT)), "alt": f"Round {n}: heat map"})
-    return out
+    chunks = figures.figure_chunks(data, n, ITEMS_PER_FIGURE)
+    many = len(chunks) > 1
+    return [
+        {
+            "src": _img(figures.round_panel(data, n, chunk, FORMAT)),
+            "alt": f"Round {n}: band distribution per item and % in the top band, overall and "
+            f"by group" + (f" (items {chunk[0]} to {chunk[-1]})" if many else ""),
+        }
+        for chunk in chunks
+    ]
+
+
+def _long_round(section: dict, n: int) -> None:
+    """A round past one figure's worth of items: its heat-map table would run to pages of rows
+    that the heat map's cells already print, so the PDF points to where the table is."""
+    section["tables"] = []
+    section["paragraphs"].append(
+        f"The heat map beside the bars prints each item's % in the top band by group in its "
+        "cells. As a table, "
+        f"with every other statistic by group, it is in the workbook (sheet 'Round {n}') and in "
+        "data.zip (items.csv)."
+    )
 
 
 def pdf_html(data: ReportData) -> str:
@@ -74,21 +84,29 @@ def pdf_html(data: ReportData) -> str:
         if key == "text":
             continue  # the methods text opens the report
         sections = part_sections(data, key)
-        figs = []
-        if key == "flow":
-            figs = [{"src": _img(figures.flow_figure(data, FORMAT)), "alt": "Participant flow"}]
-        if key == "results" and data.analysed:
-            figs = [{"src": _img(figures.verdict_counts(data, FORMAT)), "alt": "Verdicts by round"}]
-            for n in sorted(int(x) for x in data.rounds.loc[data.rounds["analysed"], "number"]):
-                figs += _round_figures(data, n)
         for s in sections:
-            s["figures"] = []  # pages' PNG links are replaced by embedded SVG below
+            s["figures"] = []  # the pages link PNG views; the PDF embeds its own, below
+        if key == "flow":
+            sections[0]["figures"] = [
+                {"src": _img(figures.flow_figure(data, FORMAT)), "alt": "Participant flow"}
+            ]
+        if key == "results" and data.analysed:
+            by_id = {s["id"]: s for s in sections}
+            by_id["verdicts-by-round"]["figures"] = [
+                {"src": _img(figures.verdict_counts(data, FORMAT)), "alt": "Verdicts by round"}
+            ]
+            for n in sorted(int(x) for x in data.rounds.loc[data.rounds["analysed"], "number"]):
+                section = by_id[f"results-{n}"]
+                section["figures"] = _round_figures(data, n)
+                if len(data.items[(data.items["round"] == n) & (data.items["group"] == "all")]) > (
+                    ITEMS_PER_FIGURE
+                ):
+                    _long_round(section, n)
         parts.append(
             {
                 "key": key,
                 "title": TITLES_ES.get(key, title) if lang == "es" else title,
                 "sections": sections,
-                "figures": figs,
             }
         )
     return render_to_string(

@@ -11,21 +11,31 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
 from delphi.consensus.definitions import PRESETS
 from delphi.reports.data import ReportData
+from lib.spreadsheet import neutralise as _neutralise_text
 
-FORMULA = re.compile(r"^(?:\s*[=+\-@]|[\t\r])")
 MISSING = [""]
+# Deflate level of data.zip: 1 is several times faster than 6 on the ratings and the archive
+# only somewhat larger (measured in bench/report.py; see docs/reports.md).
+COMPRESS = 1
+# Rows per piece of a CSV built in memory: bounds the text held at once (~25 MB at 2.4 M ratings).
+CHUNK_ROWS = 250_000
 
 
 def neutralise(value):
-    """Text a spreadsheet would evaluate, made inert with a leading apostrophe."""
-    if isinstance(value, str) and FORMULA.match(value):
-        return "'" + value
+    """Text a spreadsheet would evaluate, made inert with a leading apostrophe.
+
+    ``lib.spreadsheet``'s rule: = + - @ (or their full-width forms) after optional blanks, or a
+    leading tab, carriage return or line feed.
+    """
+    if isinstance(value, str):
+        return _neutralise_text(value)
     return value
 
 
@@ -244,10 +254,11 @@ def _type(series: pd.Series) -> str:
         return "number"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
-    if pd.api.types.is_object_dtype(dtype):
-        values = series.dropna()
-        if len(values) and values.map(lambda v: isinstance(v, bool | np.bool_)).all():
-            return "boolean"
+    # infer_dtype looks in C and stops at the first non-bool: cheap on 2.4 M comments.
+    if pd.api.types.is_object_dtype(dtype) and (
+        pd.api.types.infer_dtype(series, skipna=True) == "boolean"
+    ):
+        return "boolean"
     return "string"
 
 
@@ -266,35 +277,103 @@ def _describe(name: str, column: str) -> str:
     return ITEM_STATS.get(column, column.replace("_", " "))
 
 
-def _text_cells(series: pd.Series) -> pd.Series:
-    values = series.astype(object).where(series.notna(), "")
-    return values.map(lambda v: neutralise(str(v)) if not isinstance(v, bool | np.bool_) else v)
+def _quote(text: str) -> str:
+    """One CSV cell as the csv module's QUOTE_MINIMAL writes it (pandas' to_csv)."""
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _formatted(values, kind: str) -> list[str]:
+    """The CSV text of each of ``values`` (the distinct values of a column, none missing)."""
+    if kind == "boolean":
+        return ["true" if v else "false" for v in values]
+    if kind == "datetime":
+        stamps = pd.DatetimeIndex(values)
+        if stamps.tz is not None:
+            stamps = stamps.tz_convert("UTC").tz_localize(None)
+        text = np.datetime_as_string(stamps.to_numpy().astype("M8[s]"), unit="s")
+        return [t + "Z" for t in text]
+    if kind == "number":
+        return [format(float(v), ".10g") for v in values]
+    if kind == "integer":
+        return [str(int(v)) for v in values]
+    # Text (a stray bool in a text column is written as pandas would: True / False).
+    return [
+        str(v) if isinstance(v, bool | np.bool_) else _quote(neutralise(str(v))) for v in values
+    ]
+
+
+def _cells(series: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, CSV text per code): a column's distinct values formatted once.
+
+    The last code is the empty cell of a missing value. Formatting each distinct value, not
+    each row, is what makes 2.4 million ratings cheap: most columns hold a few hundred.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype) and kind == "string":
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+        uniques = list(series.cat.categories)
+    elif series.dtype == object:
+        # Free text is mostly empty (2.4 M ratings, a few thousand comments): hash only the rest.
+        values = series.to_numpy()
+        filled = values != ""
+        codes = np.zeros(len(values), dtype=np.int64)
+        sub_codes, sub_uniques = pd.factorize(values[filled], use_na_sentinel=True)
+        codes[filled] = np.where(sub_codes < 0, -1, sub_codes + 1)
+        uniques = ["", *sub_uniques]
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        codes = codes.astype(np.int64, copy=False)
+        uniques = list(uniques)
+    text = np.array([*_formatted(uniques, kind), ""], dtype=object)
+    codes[codes < 0] = len(text) - 1
+    return codes, text
+
+
+def csv_pieces(frame: pd.DataFrame) -> Iterator[str]:
+    """The CSV text of ``frame`` in pieces of at most CHUNK_ROWS rows (the header first).
+
+    Empty = missing, true/false, ISO 8601 UTC times, numbers to 10 significant digits, and
+    text neutralised for spreadsheets and quoted as the csv module does. Adjacent columns whose
+    combinations stay few (round, panelist, group; item, code, domain, scenario; rating,
+    unable, ...) are joined into one table of strings first, so a row is built from a few
+    gathered pieces instead of a Python call per cell.
+    """
+    yield ",".join(_quote(str(c)) for c in frame.columns) + "\n"
+    n = len(frame)
+    if n == 0 or not len(frame.columns):
+        return
+    columns = [_cells(frame[c], _type(frame[c])) for c in frame.columns]
+    pieces = []
+    codes, text = columns[0]
+    few = max(4096, n // 8)
+    for next_codes, next_text in columns[1:]:
+        width = len(next_text)
+        if len(text) * width <= 65536:  # every combination, no hashing
+            text = np.repeat(text, width) + "," + np.tile(next_text, len(text))
+            codes = codes * width + next_codes
+            continue
+        sample = slice(0, 65536)
+        if len(pd.unique(codes[sample] * width + next_codes[sample])) <= few // 8 or n <= 65536:
+            combined, seen = pd.factorize(codes * width + next_codes)
+            if len(seen) <= few:
+                text = text[seen // width] + "," + next_text[seen % width]
+                codes = combined.astype(np.int64, copy=False)
+                continue
+        pieces.append((codes, text + ","))
+        codes, text = next_codes, next_text
+    pieces.append((codes, text + "\n"))
+    for start in range(0, n, CHUNK_ROWS):
+        rows = slice(start, start + CHUNK_ROWS)
+        lines = pieces[0][1][pieces[0][0][rows]]
+        for piece_codes, piece_text in pieces[1:]:
+            lines = lines + piece_text[piece_codes[rows]]
+        yield "".join(lines)
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
     """CSV with empty = missing, true/false, ISO 8601 UTC times and inert text."""
-    out = pd.DataFrame(index=frame.index)
-    for column in frame.columns:
-        s = frame[column]
-        kind = _type(s)
-        if kind == "boolean":
-            out[column] = s.map(
-                lambda v: "" if v is None or v is pd.NA else ("true" if v else "false")
-            )
-        elif kind == "datetime":
-            out[column] = s.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
-        elif kind == "number":
-            out[column] = s.map(lambda v: "" if pd.isna(v) else format(float(v), ".10g"))
-        elif kind == "integer":
-            out[column] = s.astype("Int64").astype(str).replace("<NA>", "")
-        elif isinstance(s.dtype, pd.CategoricalDtype):
-            cats = pd.Index([neutralise(str(c)) for c in s.cat.categories])
-            out[column] = s.cat.rename_categories(cats).astype(object).where(s.notna(), "")
-        else:
-            out[column] = _text_cells(s)
-    buffer = io.StringIO()
-    out.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue().encode("utf-8")
+    return "".join(csv_pieces(frame)).encode("utf-8")
 
 
 def datapackage(data: ReportData, frames: dict[str, pd.DataFrame]) -> dict:
@@ -349,14 +428,28 @@ def tidy_files(data: ReportData) -> dict[str, bytes]:
 
 
 def tidy_zip(data: ReportData, progress=None) -> bytes:
+    """The ZIP, each CSV streamed into it piece by piece (ratings.csv alone is ~250 MB of text
+    at 2.4 million ratings; it is never held whole)."""
     buffer = io.BytesIO()
-    files = tidy_files(data)
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for i, (name, content) in enumerate(files.items()):
-            # A fixed timestamp: the same inputs give byte-identical archives.
-            info = zipfile.ZipInfo(name, date_time=data.generated_at.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, content)
+    frames = tables(data)
+    names = [*frames, "datapackage"]
+    # A fixed timestamp: the same inputs give byte-identical archives.
+    when = data.generated_at.timetuple()[:6]
+    with zipfile.ZipFile(
+        buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS
+    ) as zf:
+        for i, name in enumerate(names):
+            if name == "datapackage":
+                info = zipfile.ZipInfo("datapackage.json", date_time=when)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                package = datapackage(data, frames)
+                zf.writestr(info, json.dumps(package, indent=2, ensure_ascii=False).encode())
+            else:
+                info = zipfile.ZipInfo(f"{name}.csv", date_time=when)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with zf.open(info, "w", force_zip64=len(frames[name]) > 5_000_000) as out:
+                    for piece in csv_pieces(frames[name]):
+                        out.write(piece.encode("utf-8"))
             if progress:
-                progress(int(100 * (i + 1) / len(files)))
+                progress(int(100 * (i + 1) / len(names)))
     return buffer.getvalue()

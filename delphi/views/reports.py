@@ -21,7 +21,7 @@ from delphi.reports.data import ACCORD_FIELDS, report_data
 from delphi.reports.figures import FIGURES
 from delphi.reports.files import FILES
 from delphi.reports.parts import PARTS, part_sections, qualitative_rows
-from delphi.reports.services import report_export_request
+from delphi.reports.services import report_export_request, report_exports_request_all
 from delphi.reports.tidy import neutralise
 from delphi.services.audit import audit_record
 
@@ -214,9 +214,26 @@ def study_report_downloads(request, study):
 @login_required
 def study_report_generate(request, study, kind):
     study = get_study_for_user(request, study)
-    if kind not in FILES:
+    if kind not in FILES and kind != "all":
         raise Http404
     language, include_comments = _options(request.POST)
+    query = f"?language={language}&comments={'include' if include_comments else 'exclude'}"
+    if kind == "all":
+        # One task reads the study once and writes every file that is not cached.
+        with transaction.atomic():
+            exports = report_exports_request_all(
+                study=study, language=language, include_comments=include_comments,
+                by=request.user,
+            )  # fmt: skip
+        failed = [e for e in exports if e.status == ReportExport.Status.FAILED]
+        if failed:
+            messages.error(request, "Not generated: " + "; ".join(
+                f"{FILES[e.kind][0]}: {e.error}" for e in failed))  # fmt: skip
+        elif all(e.status == ReportExport.Status.DONE for e in exports):
+            messages.success(request, "The three files are ready.")
+        else:
+            messages.info(request, "The files are being generated; this page updates.")
+        return redirect(reverse("study_report_downloads", kwargs={"study": study.uuid}) + query)
     with transaction.atomic():
         export = report_export_request(
             study=study, kind=kind, language=language, include_comments=include_comments,
@@ -229,7 +246,6 @@ def study_report_generate(request, study, kind):
         messages.success(request, f"{FILES[kind][0]} is ready.")
     else:
         messages.info(request, f"{FILES[kind][0]} is being generated; this page updates.")
-    query = f"?language={language}&comments={'include' if include_comments else 'exclude'}"
     return redirect(reverse("study_report_downloads", kwargs={"study": study.uuid}) + query)
 
 

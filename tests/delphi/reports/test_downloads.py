@@ -45,3 +45,33 @@ def test_the_downloads_page_lists_the_files_and_outsiders_get_404(
 
 
 from tests.delphi.consensus.test_engine import eager  # noqa: E402, F401 (fixture)
+
+
+@pytest.mark.usefixtures("eager")
+def test_all_three_files_come_from_one_read_of_the_study(
+    report_world, analyst_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from delphi.reports import services
+
+    reads = []
+    real = services.report_data
+
+    def counting(**kwargs):
+        reads.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "report_data", counting)
+    study = report_world.study
+    url = reverse("study_report_generate", kwargs={"study": study.uuid, "kind": "all"})
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = analyst_client.post(url, {"language": "en", "comments": "include"})
+    assert response.status_code == 302
+    assert len(callbacks) == 1 and len(reads) == 1
+    exports = {e.kind: e for e in ReportExport.objects.filter(study=study, language="en")}
+    assert set(exports) == {"zip", "xlsx", "pdf"}
+    assert all(e.status == "done" and e.size > 0 for e in exports.values())
+    assert len({e.generated_at for e in exports.values()}) == 1
+    # Cached: asking again queues nothing.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        analyst_client.post(url, {"language": "en", "comments": "include"})
+    assert callbacks == [] and len(reads) == 1
