@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from competencies.models import Statement
+from delphi.consensus.rankings_csv import parse_rankings
 from delphi.consensus.ratings_csv import parse_ratings
 from delphi.consensus.stats import Scale
 from delphi.models import Rating
@@ -188,6 +189,72 @@ def test_analyze_reader_refuses_nul_and_long_ids(tmp_path):
     path.write_bytes(b"panelist,round,item,rating\n" + b"p" * 300 + b",1,S1,7\n")
     errors = parse_ratings(path, scale=Scale(1, 9))[1]
     assert errors[0].startswith("line 2, column panelist: 300 characters")
+
+
+RANKINGS = "panelist,round,item,rank\np1,1,A,1\np1,1,B,2\n"
+
+
+@pytest.mark.parametrize(
+    "raw,start",
+    [
+        (b"panelist,round,item,rank\np\x001,1,A,1\n", "Line 2, column panelist: the file"),
+        (b"panelist,round,item,rank\np1,1,A\x00,1\n", "Line 2, column item: the file"),
+        (RANKINGS.encode("utf-16-le"), "The file looks like UTF-16 text without a byte-order"),
+        (
+            b"panelist,round,item,rank\n" + b"p" * 300 + b",1,A,1\n",
+            "line 2, column panelist: 300 characters; an identifier has at most 200",
+        ),
+        (
+            b"panelist,round,item,rank\np1,1," + b"i" * 201 + b",1\n",
+            "line 2, column item: 201 characters; an identifier has at most 200",
+        ),
+    ],
+    ids=["nul-panelist", "nul-item", "utf-16-no-bom", "long-panelist", "long-item"],
+)
+def test_ranking_reader_refuses_like_the_ratings_reader(tmp_path, raw, start):
+    path = tmp_path / "RANKINGS.csv"
+    path.write_bytes(raw)
+    errors = parse_rankings(path)[1]
+    assert errors and errors[0].startswith(start), errors
+    # The ratings reader says the same thing about the same bytes.
+    ratings = raw.replace(b",rank\n", b",rating\n", 1)
+    assert parse_ratings(_write(tmp_path, ratings), scale=Scale(1, 9))[1][:1] == errors[:1]
+
+
+def _write(tmp_path, raw):
+    path = tmp_path / "RATINGS.csv"
+    path.write_bytes(raw)
+    return path
+
+
+def test_ranking_reader_refuses_a_nul_in_a_text_stream():
+    errors = parse_rankings(io.StringIO("panelist,round,item,rank\np1,1,A\x00,1\n"))[1]
+    assert errors == ["line 2: contains a NUL byte; save the file again as CSV UTF-8."]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"panelist,round,item,rank\np\x001,1,A,1\n", RANKINGS.encode("utf-16-le")],
+    ids=["nul", "utf-16-no-bom"],
+)
+def test_analyze_ranking_refuses_without_a_traceback(tmp_path, raw):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "RANKINGS.csv"
+    path.write_bytes(raw)
+    with pytest.raises(CommandError, match="was refused; nothing was written"):
+        call_command("analyze", str(path), "--kind", "ranking", "--out", str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("encode", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_ranking_reader_takes_what_spreadsheets_save(tmp_path, encode, ending):
+    path = tmp_path / "RANKINGS.csv"
+    path.write_bytes(RANKINGS.replace("\n", ending).encode(encode))
+    frame, errors = parse_rankings(path)
+    assert errors == []
+    assert list(frame["rank"]) == [1.0, 2.0]
 
 
 # --- property tests ----------------------------------------------------------------------
