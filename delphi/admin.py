@@ -123,6 +123,11 @@ class StudyAdmin(AuditedAdmin):
     list_display = ["title", "is_demo", "protocol_locked_at", "created_at"]
     inlines = [MembershipInline]
 
+    def has_delete_permission(self, request, obj=None):
+        # A study's audit trail outlives it (AuditEvent.study is PROTECT). The one deliberate
+        # purge is delphi.services.audit.study_purge (the demo rebuilding itself), not a button.
+        return False
+
 
 class RoundItemInline(admin.TabularInline):
     model = m.RoundItem

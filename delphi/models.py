@@ -611,7 +611,9 @@ class AuditEvent(models.Model):
         IMPORT = "import", _("Import")
         SYSTEM = "system", _("System")
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="events")
+    # PROTECT: deleting a study never takes its audit trail with it (Django refuses with
+    # ProtectedError); the one deliberate way is delphi.services.audit.study_purge.
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
