@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from competencies.models import Scenario, Statement
 from competencies.services import scenario_update, statement_update
-from delphi.models import Rating, Round, RoundItem, Study
+from delphi.models import Round, RoundItem, Study
 from delphi.services.audit import audit_record
+from delphi.services.responses import panelist_group_locked
 from panels.models import Contact, Panelist
 from panels.services import panelist_update
 
@@ -89,7 +90,8 @@ def scenario_update_audited(*, study: Study, scenario: Scenario, by, data: dict)
 
 
 def panelist_has_rated(panelist: Panelist) -> bool:
-    return Rating.objects.filter(response__panelist=panelist).exists()
+    """Rated or ranked anything: the same test that locks the panelist's own group change."""
+    return panelist_group_locked(panelist)
 
 
 def panelist_update_audited(

@@ -192,7 +192,9 @@ def profile(request, panelist):
         return redirect("panelist:withdrawn")
     if panelist.consented_at is None:
         return redirect("panelist:consent")
-    form = ProfileForm(_posted(request), panelist=panelist)
+    form = ProfileForm(
+        _posted(request), panelist=panelist, group_locked=svc.panelist_group_locked(panelist)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             svc.panelist_profile_update(
