@@ -94,6 +94,62 @@ def panelist_has_rated(panelist: Panelist) -> bool:
     return panelist_group_locked(panelist)
 
 
+def move_reason_required(panelist: Panelist) -> str:
+    return (
+        f"{panelist.public_id} has already rated, so moving them to another "
+        "stakeholder group changes the per-group results of the rounds they "
+        "answered. Write why; the move is recorded and those rounds are marked "
+        "for re-analysis. Nothing was saved."
+    )
+
+
+def _mark_inputs_changed(*, study: Study, panelist: Panelist) -> list[int]:
+    """Mark the analysed rounds the panelist answered "inputs changed since analysis" (until
+    re-run); returns their numbers."""
+    rounds = Round.objects.filter(
+        study=study, status=Round.Status.ANALYSED, responses__panelist=panelist
+    ).distinct()
+    marked = sorted(rounds.values_list("number", flat=True))
+    Round.objects.filter(pk__in=rounds.values("pk")).update(inputs_changed_at=timezone.now())
+    return marked
+
+
+def panelist_group_move(
+    *, study: Study, panelist: Panelist, group, by, reason: str = "", source: str | None = None
+) -> list[int]:
+    """Move a panelist to another stakeholder group and nothing else (the admin's path; the
+    researcher's panelist form goes through ``panelist_update_audited``, with the same rules).
+    A panelist who has rated needs ``reason``; the analysed rounds they answered are marked.
+    Returns the numbers of the rounds marked."""
+    current = Panelist.objects.select_related("group").get(pk=panelist.pk)
+    if (group.pk if group else None) == current.group_id:
+        return []
+    if group is not None and group.panel_id != current.panel_id:
+        raise ValidationError({"group": "That group belongs to another panel."})
+    reason = (reason or "").strip()
+    rated = panelist_has_rated(current)
+    if rated and not reason:
+        raise ValidationError({"reason": move_reason_required(current)})
+    with transaction.atomic():
+        Panelist.objects.filter(pk=current.pk).update(group=group)
+        panelist.group = group
+        marked = _mark_inputs_changed(study=study, panelist=current) if rated else []
+        audit_record(
+            study=study,
+            verb="panelist_update",
+            actor=by,
+            source=source,
+            panelist=current,
+            obj=current,
+            object_label=current.public_id,
+            old={"group": current.group.code if current.group_id else None},
+            new={"group": group.code if group else None},
+            reason=reason,
+            rounds_marked=marked,
+        )
+    return marked
+
+
 def panelist_update_audited(
     *, study: Study, panelist: Panelist, by, data: dict, reason: str = ""
 ) -> Panelist:
@@ -115,16 +171,7 @@ def panelist_update_audited(
     reason = (reason or "").strip()
     rated = moving and panelist_has_rated(current)
     if rated and not reason:
-        raise ValidationError(
-            {
-                "reason": (
-                    f"{current.public_id} has already rated, so moving them to another "
-                    "stakeholder group changes the per-group results of the rounds they "
-                    "answered. Write why; the move is recorded and those rounds are marked "
-                    "for re-analysis. Nothing was saved."
-                )
-            }
-        )
+        raise ValidationError({"reason": move_reason_required(current)})
     with transaction.atomic():
         saved = panelist_update(panelist=panelist, **data)
         after = {"group": saved.group.code if saved.group_id else None, "language": saved.language}
@@ -132,14 +179,7 @@ def panelist_update_audited(
         # Contact details are kept apart from ratings: the row says that they changed, and
         # which fields, but holds no e-mail address or name.
         contact_changed = sorted(k for k, v in contact_before.items() if (data.get(k) or "") != v)
-        marked = []
-        if rated:
-            now = timezone.now()
-            rounds = Round.objects.filter(
-                study=study, status=Round.Status.ANALYSED, responses__panelist=saved
-            ).distinct()
-            marked = sorted(rounds.values_list("number", flat=True))
-            Round.objects.filter(pk__in=rounds.values("pk")).update(inputs_changed_at=now)
+        marked = _mark_inputs_changed(study=study, panelist=saved) if rated else []
         if new or contact_changed:
             audit_record(
                 study=study,
