@@ -161,6 +161,24 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(m.LinkFailure)
+class LinkFailureAdmin(admin.ModelAdmin):
+    """Panelist links that did not work and the throttle limits reached (read-only; delete
+    old rows here when they are no longer needed)."""
+
+    list_display = ["at", "kind", "client", "token_prefix", "panelist", "user_agent"]
+    list_filter = ["kind"]
+    search_fields = ["client", "token_prefix", "panelist__public_id"]
+    list_select_related = ["panelist"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = m.Membership
     extra = 0
