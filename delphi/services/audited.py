@@ -3,9 +3,9 @@ study's rules checked, the change applied by the leaf's own service, one audit r
 and new values.
 
 ``competencies`` and ``panels`` know nothing of studies, so the rules that depend on rounds live
-here: a statement asked in a round that has opened keeps its wording and code (a revision
-replaces it in the next round), and moving a panelist who has rated to another stakeholder group
-needs a reason and marks the analysed rounds it changes.
+here: a statement or scenario asked in a round that has opened keeps its wording and code (a
+revision replaces it in the next round), and moving a panelist who has rated to another
+stakeholder group needs a reason and marks the analysed rounds it changes.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from panels.services import panelist_update
 
 # A statement in a round that has opened keeps these as they were asked.
 STATEMENT_LOCKED = ("code", "text", "text_es", "plain_text", "plain_text_es")
+# A scenario in a round that has opened keeps these as they were asked.
+SCENARIO_LOCKED = ("code", "title", "title_es", "vignette", "vignette_es")
 OPENED = (Round.Status.OPEN, Round.Status.CLOSED, Round.Status.ANALYSED)
 
 
@@ -80,6 +82,27 @@ def statement_update_audited(*, study: Study, statement: Statement, by, data: di
 def scenario_update_audited(*, study: Study, scenario: Scenario, by, data: dict) -> Scenario:
     current = Scenario.objects.get(pk=scenario.pk)
     before = _snapshot(current, data)
+    asked = (
+        RoundItem.objects.filter(scenario=current, round__status__in=OPENED)
+        .select_related("round")
+        .order_by("round__number")
+        .first()
+    )
+    proposed = {k: _plain(v.strip() if isinstance(v, str) else v) for k, v in data.items()}
+    locked = [k for k in SCENARIO_LOCKED if k in proposed and proposed[k] != before.get(k)]
+    if asked is not None and locked:
+        raise ValidationError(
+            {
+                name: (
+                    f"Scenario {current.code} was asked in round {asked.round.number}, which "
+                    "has opened: its wording and code cannot change in place, or the answers "
+                    "already given would seem to be about the new words. Add a new scenario "
+                    "with the new wording (a new code) and use it in the next round; the "
+                    "answers given stay with this one. Nothing was saved."
+                )
+                for name in locked
+            }
+        )
     with transaction.atomic():
         saved = scenario_update(scenario=scenario, **data)
         old, new = _diff(before, _snapshot(saved, data))
