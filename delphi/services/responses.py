@@ -45,7 +45,9 @@ def answer_parse(token, *, study: Study) -> tuple[int | None, bool]:
         return None, False
     if token == UNABLE:
         return None, True
-    if not token.isdigit() or not (study.scale_min <= int(token) <= study.scale_max):
+    if not (token.isascii() and token.isdigit()) or not (
+        study.scale_min <= int(token) <= study.scale_max
+    ):
         raise ValidationError(
             _("Choose a number from %(min)s to %(max)s, or “unable to rate”.")
             % {"min": study.scale_min, "max": study.scale_max}
