@@ -614,11 +614,13 @@ def test_fuzz_sign_in(client, researcher, data, settings):
     assert response.status_code in (200, 302, 403, 429)
 
 
-def test_digits_that_are_not_ascii_are_refused_not_crashed(
-    researcher_client, study, panelist_session
-):
+def test_digits_that_are_not_ascii_are_refused_not_crashed(researcher, study, panelist_session):
     """Found by the fuzz test: "²".isdigit() is true but int("²") raises."""
+    from django.test import Client
+
     client, rnd = panelist_session
+    researcher_client = Client()
+    researcher_client.force_login(researcher)
     item = rnd.items.first()
     response = client.post(
         f"/p/r/{rnd.uuid}/autosave/",
