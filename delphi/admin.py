@@ -1,11 +1,13 @@
 import json
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist
 
 from competencies.models import Domain, Scenario, Statement
 from delphi import models as m
-from delphi.services.audit import audit_record
+from delphi.services.audit import audit_record, audit_seal
+from delphi.services.audited import move_reason_required, panelist_group_move, panelist_has_rated
 from panels.models import Panelist, StakeholderGroup
 
 
@@ -53,8 +55,11 @@ class AuditedAdmin(admin.ModelAdmin):
     """Every admin change or deletion of a study's data writes an audit row with the old and
     new values of the fields that changed (source "admin")."""
 
+    def audited_fields(self, form, obj) -> list[str]:
+        return [n for n in form.changed_data if n in {f.name for f in obj._meta.fields}]
+
     def save_model(self, request, obj, form, change):
-        names = [n for n in form.changed_data if n in {f.name for f in obj._meta.fields}]
+        names = self.audited_fields(form, obj)
         old = {}
         if change and obj.pk:
             before = type(obj).objects.get(pk=obj.pk)
@@ -93,6 +98,50 @@ class AuditedAdmin(admin.ModelAdmin):
         for obj in queryset:
             self.delete_model(request, obj)
 
+    def save_formset(self, request, form, formset, change):
+        """Inline rows (a round's items, a study's members): one audit row per row added,
+        changed or deleted, with the old and new values of the fields that changed."""
+        model = formset.model
+        names = [f.name for f in model._meta.fields]
+        # The forms' instances already hold the posted values; the old ones come from the
+        # database, read before the formset saves.
+        before_pk = {id(f.instance): f.instance.pk for f in formset.initial_forms}
+        old_rows = {
+            row.pk: {n: _value(row, n) for n in names}
+            for row in model._default_manager.filter(pk__in=[pk for pk in before_pk.values() if pk])
+        }
+        super().save_formset(request, form, formset, change)
+        study = _study_of(form.instance)
+        if study is None:
+            return
+        rows = []
+        for obj in formset.new_objects:
+            rows.append(("admin.add", obj, None, {n: _value(obj, n) for n in names}, {}))
+        for obj, changed in formset.changed_objects:
+            fields = [n for n in changed if n in names]
+            if fields:
+                old = old_rows.get(obj.pk, {})
+                rows.append(("admin.change", obj, {n: old.get(n) for n in fields},
+                             {n: _value(obj, n) for n in fields}, {}))  # fmt: skip
+        for obj in formset.deleted_objects:
+            pk = before_pk.get(id(obj))
+            rows.append(("admin.delete", obj, old_rows.get(pk), None, {"object_id": str(pk)}))
+        for verb, obj, old, new, extra in rows:
+            audit_record(
+                study=study,
+                verb=verb,
+                actor=request.user,
+                source=m.AuditEvent.Source.ADMIN,
+                obj=obj,
+                old=old,
+                new=new,
+                seal=False,
+                inline=model._meta.model_name,
+                **(extra | _object_names(obj)),
+            )
+        if rows:
+            audit_seal(study_id=study.pk)
+
 
 @admin.register(m.AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
@@ -112,6 +161,24 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(m.LinkFailure)
+class LinkFailureAdmin(admin.ModelAdmin):
+    """Panelist links that did not work and the throttle limits reached (read-only; delete
+    old rows here when they are no longer needed)."""
+
+    list_display = ["at", "kind", "client", "token_prefix", "panelist", "user_agent"]
+    list_filter = ["kind"]
+    search_fields = ["client", "token_prefix", "panelist__public_id"]
+    list_select_related = ["panelist"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = m.Membership
     extra = 0
@@ -122,6 +189,11 @@ class MembershipInline(admin.TabularInline):
 class StudyAdmin(AuditedAdmin):
     list_display = ["title", "is_demo", "protocol_locked_at", "created_at"]
     inlines = [MembershipInline]
+
+    def has_delete_permission(self, request, obj=None):
+        # A study's audit trail outlives it (AuditEvent.study is PROTECT). The one deliberate
+        # purge is delphi.services.audit.study_purge (the demo rebuilding itself), not a button.
+        return False
 
 
 class RoundItemInline(admin.TabularInline):
@@ -174,5 +246,59 @@ def _audited(model):
     admin.site.register(model, type(f"Audited{base.__name__}", (AuditedAdmin, base), {}))
 
 
-for _model in (Statement, Scenario, Domain, Panelist, StakeholderGroup):
+for _model in (Statement, Scenario, Domain, StakeholderGroup):
     _audited(_model)
+
+
+class PanelistAdminForm(forms.ModelForm):
+    move_reason = forms.CharField(
+        label="Reason for a group move",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=(
+            "Needed when the panelist has already rated: the move is recorded and the analysed "
+            "rounds they answered are marked “inputs changed since analysis” until re-run."
+        ),
+    )
+
+    # No Meta: the admin builds the form's Meta (model, fields) from this base.
+
+    def clean(self):
+        cleaned = super().clean()
+        moving = self.instance.pk and "group" in self.changed_data
+        reason = (cleaned.get("move_reason") or "").strip()
+        if moving and not reason and panelist_has_rated(self.instance):
+            self.add_error("move_reason", move_reason_required(self.instance))
+        return cleaned
+
+
+_PanelistBase = type(admin.site._registry[Panelist])
+admin.site.unregister(Panelist)
+
+
+@admin.register(Panelist)
+class AuditedPanelistAdmin(AuditedAdmin, _PanelistBase):
+    """A group move goes through the same service as the researcher's (panelist_group_move):
+    a reason when the panelist has rated, one audit row, analysed rounds marked."""
+
+    form = PanelistAdminForm
+
+    def audited_fields(self, form, obj):
+        return [n for n in super().audited_fields(form, obj) if n != "group"]
+
+    def save_model(self, request, obj, form, change):
+        if not (change and "group" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        target = obj.group
+        # The plain save keeps the old group; the move is the service's (same transaction:
+        # the admin's change view is atomic).
+        obj.group_id = Panelist.objects.values_list("group_id", flat=True).get(pk=obj.pk)
+        super().save_model(request, obj, form, change)
+        panelist_group_move(
+            study=_study_of(obj),
+            panelist=obj,
+            group=target,
+            by=request.user,
+            reason=form.cleaned_data.get("move_reason", ""),
+            source=m.AuditEvent.Source.ADMIN,
+        )

@@ -634,7 +634,9 @@ class AuditEvent(models.Model):
         IMPORT = "import", _("Import")
         SYSTEM = "system", _("System")
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="events")
+    # PROTECT: deleting a study never takes its audit trail with it (Django refuses with
+    # ProtectedError); the one deliberate way is delphi.services.audit.study_purge.
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="events")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -689,6 +691,31 @@ class AuditPurge(models.Model):
     ``delphi.services.audit.study_purge``, inside one transaction."""
 
     study_id = models.BigIntegerField(unique=True)
+
+
+class LinkFailure(models.Model):
+    """A panelist link that did not work (unknown, revoked or expired token), or a throttle
+    limit being reached: the record behind the link throttle (delphi.services.throttle), listed
+    in the admin. Never the raw token: ``token_prefix`` is the first 12 hex digits of the
+    token's SHA-256, enough to tell repeats of one link apart, useless to exchange."""
+
+    class Kind(models.TextChoices):
+        UNKNOWN = "unknown", _("Unknown link")
+        REVOKED = "revoked", _("Revoked link")
+        EXPIRED = "expired", _("Expired link")
+        CLIENT_LIMIT = "client_limit", _("Client throttled")
+        LINK_LIMIT = "link_limit", _("Link throttled")
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    client = models.CharField(max_length=45, blank=True)  # an IPv4 or IPv6 address
+    token_prefix = models.CharField(max_length=12, blank=True, db_index=True)
+    # Set for a revoked or expired link: whose it was (a public id, no contact details).
+    panelist = models.ForeignKey(Panelist, null=True, blank=True, on_delete=models.SET_NULL)
+    user_agent = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
 
 
 class ConsensusRun(models.Model):

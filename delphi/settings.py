@@ -135,8 +135,10 @@ AXES_CLIENT_IP_CALLABLE = "lib.clientip.axes_client_ip"
 # Reverse proxies in front of the site that append to X-Forwarded-For (compose: 1). 0 trusts
 # no header and counts per REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-# Failed panelist-link exchanges per client address within the window (delphi/services/throttle.py).
+# Failed panelist-link exchanges per client address, and of one link from any client, within
+# the window (delphi/services/throttle.py; each failure is listed in the admin's link failures).
 LINK_FAILURE_LIMIT = 20
+LINK_TOKEN_FAILURE_LIMIT = 5
 LINK_FAILURE_WINDOW = 15 * 60
 
 # Two-factor sign-in (django-otp, TOTP + recovery codes): optional per account unless required.

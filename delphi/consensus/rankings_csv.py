@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from delphi.consensus.ratings_csv import _cell, _open_text
+from delphi.consensus.ratings_csv import MAX_ID_CHARS, _cell, _open_text
 from delphi.consensus.stats.ranking import (
     ALL,
     DEFAULT_CONSENSUS_W,
     RankingResult,
     compute_ranking_round,
 )
+from lib import csvtable
 
 REQUIRED = ("panelist", "round", "item", "rank")
 MAX_ERRORS = 50
@@ -63,6 +64,8 @@ def parse_rankings(
         return empty, [f"Cannot read the file: {exc.strerror}."]
     except UnicodeDecodeError:
         return empty, ["The file is not UTF-8 text."]
+    except csvtable.CsvRefused as exc:
+        return empty, [str(exc)]
     # (round, panelist) -> {item: (rank or None, line)}
     by_panelist: dict[tuple[int, str], dict[str, tuple[int | None, int]]] = {}
     group_of: dict[tuple[int, str], tuple[str, int]] = {}
@@ -97,6 +100,22 @@ def parse_rankings(
                     f"line {line}: {len(record)} fields, but the header has {len(header)} "
                     "(a missing comma or an unquoted comma inside a value?)."
                 )
+                continue
+            # The same refusals, in the same words, as the ratings reader (ratings_csv.py).
+            long = [
+                name
+                for name in ("panelist", "item", "group")
+                if name in col and len(record[col[name]]) > MAX_ID_CHARS
+            ]
+            for name in long:
+                error(
+                    f"line {line}, column {name}: {len(record[col[name]]):,} characters; an "
+                    f"identifier has at most {MAX_ID_CHARS}. Use the short id."
+                )
+            if long:
+                continue
+            if any("\x00" in f for f in record):
+                error(f"line {line}: contains a NUL byte; save the file again as CSV UTF-8.")
                 continue
             ok = True
             panelist = record[col["panelist"]].strip()

@@ -65,7 +65,8 @@ def _open_text(source) -> io.TextIOBase:
     if isinstance(source, bytes):
         text, _ = csvtable.decode_csv(source, limit=MAX_FILE_BYTES)
         text = csvtable.normalise_text(text)
-        nul = csvtable.nul_problem(text, None)
+        first = text.split("\n", 1)[0]
+        nul = csvtable.nul_problem(text, next(csv.reader([first]), None) if first else None)
         if nul:
             raise csvtable.CsvRefused(nul)
         return io.StringIO(text, newline="")

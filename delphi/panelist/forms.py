@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from competencies.models import Domain
+from delphi.services.responses import group_locked_message
 from panels.models import Language, Panelist, StakeholderGroup
 
 # The default anchors are stored in English on the study; these marks put them in the catalogue
@@ -58,12 +59,19 @@ class ProfileForm(forms.Form):
         label=_("Language for this study"), choices=Language.choices, widget=forms.RadioSelect
     )
 
-    def __init__(self, *args, panelist, **kwargs):
+    def __init__(self, *args, panelist, group_locked=False, **kwargs):
         super().__init__(*args, **kwargs)
-        groups = StakeholderGroup.objects.filter(panel_id=panelist.panel_id)
-        self.fields["group"].queryset = groups
-        if self.data.get("language", panelist.language) == "es" or panelist.language == "es":
-            self.fields["group"].label_from_instance = lambda g: g.name_es or g.name
+        self.panelist = panelist
+        # Once the panelist has rated, the group is shown read-only (the template) and only the
+        # researchers can change it; a posted group that differs is refused in clean().
+        self.group_locked = group_locked
+        if group_locked:
+            del self.fields["group"]
+        else:
+            groups = StakeholderGroup.objects.filter(panel_id=panelist.panel_id)
+            self.fields["group"].queryset = groups
+            if self.data.get("language", panelist.language) == "es" or panelist.language == "es":
+                self.fields["group"].label_from_instance = lambda g: g.name_es or g.name
         if not self.is_bound:
             self.initial = {
                 "group": panelist.group_id,
@@ -72,6 +80,15 @@ class ProfileForm(forms.Form):
                 "lived_experience": {True: "yes", False: "no"}.get(panelist.lived_experience, ""),
                 "language": panelist.language,
             }
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.group_locked:
+            posted = self.data.get("group")
+            if posted not in (None, "") and posted != str(self.panelist.group_id or ""):
+                # A forged or stale form: refused as a whole, so nothing else is saved either.
+                raise forms.ValidationError(group_locked_message(), code="group_locked")
+        return cleaned
 
 
 class SuggestionForm(forms.Form):

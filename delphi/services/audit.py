@@ -273,11 +273,17 @@ def audit_verify(*, study: Study) -> ChainReport:
 def study_purge(*, study: Study) -> None:
     """Delete a study and everything in it, audit trail included (the demo rebuilding itself).
 
-    The only path that removes audit rows: on PostgreSQL the trigger lets them go while the
+    The only path that removes audit rows: ``AuditEvent.study`` is PROTECT, so any other
+    deletion of a study that has audit rows is refused (``ProtectedError``), and the admin
+    offers no study deletion at all. On PostgreSQL the trigger lets the rows go while the
     study's id is in ``AuditPurge``, inside this one transaction.
     """
     with transaction.atomic():
         AuditPurge.objects.get_or_create(study_id=study.pk)
         study_id = study.pk
+        # AuditEvent.study is PROTECT, so the rows go first, by plain SQL: the ORM's paths
+        # refuse (AuditRowImmutable), and PostgreSQL's trigger lets them go for this study only.
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {_table()} WHERE study_id = %s", [study_id])  # noqa: S608
         study.delete()
         AuditPurge.objects.filter(study_id=study_id).delete()

@@ -3,9 +3,9 @@ study's rules checked, the change applied by the leaf's own service, one audit r
 and new values.
 
 ``competencies`` and ``panels`` know nothing of studies, so the rules that depend on rounds live
-here: a statement asked in a round that has opened keeps its wording and code (a revision
-replaces it in the next round), and moving a panelist who has rated to another stakeholder group
-needs a reason and marks the analysed rounds it changes.
+here: a statement or scenario asked in a round that has opened keeps its wording and code (a
+revision replaces it in the next round), and moving a panelist who has rated to another
+stakeholder group needs a reason and marks the analysed rounds it changes.
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ from django.utils import timezone
 
 from competencies.models import Scenario, Statement
 from competencies.services import scenario_update, statement_update
-from delphi.models import Rating, Round, RoundItem, Study
+from delphi.models import Round, RoundItem, Study
 from delphi.services.audit import audit_record
+from delphi.services.responses import panelist_group_locked
 from panels.models import Contact, Panelist
 from panels.services import panelist_update
 
 # A statement in a round that has opened keeps these as they were asked.
 STATEMENT_LOCKED = ("code", "text", "text_es", "plain_text", "plain_text_es")
+# A scenario in a round that has opened keeps these as they were asked.
+SCENARIO_LOCKED = ("code", "title", "title_es", "vignette", "vignette_es")
 OPENED = (Round.Status.OPEN, Round.Status.CLOSED, Round.Status.ANALYSED)
 
 
@@ -79,6 +82,27 @@ def statement_update_audited(*, study: Study, statement: Statement, by, data: di
 def scenario_update_audited(*, study: Study, scenario: Scenario, by, data: dict) -> Scenario:
     current = Scenario.objects.get(pk=scenario.pk)
     before = _snapshot(current, data)
+    asked = (
+        RoundItem.objects.filter(scenario=current, round__status__in=OPENED)
+        .select_related("round")
+        .order_by("round__number")
+        .first()
+    )
+    proposed = {k: _plain(v.strip() if isinstance(v, str) else v) for k, v in data.items()}
+    locked = [k for k in SCENARIO_LOCKED if k in proposed and proposed[k] != before.get(k)]
+    if asked is not None and locked:
+        raise ValidationError(
+            {
+                name: (
+                    f"Scenario {current.code} was asked in round {asked.round.number}, which "
+                    "has opened: its wording and code cannot change in place, or the answers "
+                    "already given would seem to be about the new words. Add a new scenario "
+                    "with the new wording (a new code) and use it in the next round; the "
+                    "answers given stay with this one. Nothing was saved."
+                )
+                for name in locked
+            }
+        )
     with transaction.atomic():
         saved = scenario_update(scenario=scenario, **data)
         old, new = _diff(before, _snapshot(saved, data))
@@ -89,7 +113,64 @@ def scenario_update_audited(*, study: Study, scenario: Scenario, by, data: dict)
 
 
 def panelist_has_rated(panelist: Panelist) -> bool:
-    return Rating.objects.filter(response__panelist=panelist).exists()
+    """Rated or ranked anything: the same test that locks the panelist's own group change."""
+    return panelist_group_locked(panelist)
+
+
+def move_reason_required(panelist: Panelist) -> str:
+    return (
+        f"{panelist.public_id} has already rated, so moving them to another "
+        "stakeholder group changes the per-group results of the rounds they "
+        "answered. Write why; the move is recorded and those rounds are marked "
+        "for re-analysis. Nothing was saved."
+    )
+
+
+def _mark_inputs_changed(*, study: Study, panelist: Panelist) -> list[int]:
+    """Mark the analysed rounds the panelist answered "inputs changed since analysis" (until
+    re-run); returns their numbers."""
+    rounds = Round.objects.filter(
+        study=study, status=Round.Status.ANALYSED, responses__panelist=panelist
+    ).distinct()
+    marked = sorted(rounds.values_list("number", flat=True))
+    Round.objects.filter(pk__in=rounds.values("pk")).update(inputs_changed_at=timezone.now())
+    return marked
+
+
+def panelist_group_move(
+    *, study: Study, panelist: Panelist, group, by, reason: str = "", source: str | None = None
+) -> list[int]:
+    """Move a panelist to another stakeholder group and nothing else (the admin's path; the
+    researcher's panelist form goes through ``panelist_update_audited``, with the same rules).
+    A panelist who has rated needs ``reason``; the analysed rounds they answered are marked.
+    Returns the numbers of the rounds marked."""
+    current = Panelist.objects.select_related("group").get(pk=panelist.pk)
+    if (group.pk if group else None) == current.group_id:
+        return []
+    if group is not None and group.panel_id != current.panel_id:
+        raise ValidationError({"group": "That group belongs to another panel."})
+    reason = (reason or "").strip()
+    rated = panelist_has_rated(current)
+    if rated and not reason:
+        raise ValidationError({"reason": move_reason_required(current)})
+    with transaction.atomic():
+        Panelist.objects.filter(pk=current.pk).update(group=group)
+        panelist.group = group
+        marked = _mark_inputs_changed(study=study, panelist=current) if rated else []
+        audit_record(
+            study=study,
+            verb="panelist_update",
+            actor=by,
+            source=source,
+            panelist=current,
+            obj=current,
+            object_label=current.public_id,
+            old={"group": current.group.code if current.group_id else None},
+            new={"group": group.code if group else None},
+            reason=reason,
+            rounds_marked=marked,
+        )
+    return marked
 
 
 def panelist_update_audited(
@@ -113,16 +194,7 @@ def panelist_update_audited(
     reason = (reason or "").strip()
     rated = moving and panelist_has_rated(current)
     if rated and not reason:
-        raise ValidationError(
-            {
-                "reason": (
-                    f"{current.public_id} has already rated, so moving them to another "
-                    "stakeholder group changes the per-group results of the rounds they "
-                    "answered. Write why; the move is recorded and those rounds are marked "
-                    "for re-analysis. Nothing was saved."
-                )
-            }
-        )
+        raise ValidationError({"reason": move_reason_required(current)})
     with transaction.atomic():
         saved = panelist_update(panelist=panelist, **data)
         after = {"group": saved.group.code if saved.group_id else None, "language": saved.language}
@@ -130,14 +202,7 @@ def panelist_update_audited(
         # Contact details are kept apart from ratings: the row says that they changed, and
         # which fields, but holds no e-mail address or name.
         contact_changed = sorted(k for k, v in contact_before.items() if (data.get(k) or "") != v)
-        marked = []
-        if rated:
-            now = timezone.now()
-            rounds = Round.objects.filter(
-                study=study, status=Round.Status.ANALYSED, responses__panelist=saved
-            ).distinct()
-            marked = sorted(rounds.values_list("number", flat=True))
-            Round.objects.filter(pk__in=rounds.values("pk")).update(inputs_changed_at=now)
+        marked = _mark_inputs_changed(study=study, panelist=saved) if rated else []
         if new or contact_changed:
             audit_record(
                 study=study,

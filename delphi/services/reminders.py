@@ -65,7 +65,7 @@ def _parse_days(raw: str, field: str) -> list[int]:
     for part in re.split(r"[,\s;]+", (raw or "").strip()):
         if not part:
             continue
-        if not part.isdigit() or int(part) < 1 or int(part) > 365:
+        if not (part.isascii() and part.isdigit()) or int(part) < 1 or int(part) > 365:
             raise ValidationError(
                 {field: f"“{part}” is not a number of days: use whole numbers from 1 to 365, "
                  "separated by commas."}

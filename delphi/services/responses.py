@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from delphi.models import (
     AuditEvent,
     PromptAnswer,
+    Ranking,
     Rating,
     Response,
     Round,
@@ -44,7 +45,9 @@ def answer_parse(token, *, study: Study) -> tuple[int | None, bool]:
         return None, False
     if token == UNABLE:
         return None, True
-    if not token.isdigit() or not (study.scale_min <= int(token) <= study.scale_max):
+    if not (token.isascii() and token.isdigit()) or not (
+        study.scale_min <= int(token) <= study.scale_max
+    ):
         raise ValidationError(
             _("Choose a number from %(min)s to %(max)s, or “unable to rate”.")
             % {"min": study.scale_min, "max": study.scale_max}
@@ -433,21 +436,80 @@ def panelist_consent(*, panelist: Panelist, study: Study) -> None:
                  version=study.consent_version)  # fmt: skip
 
 
-def panelist_profile_update(*, panelist: Panelist, study: Study, data: dict) -> None:
-    group = data.get("group")
-    if group is not None and group.panel_id != panelist.panel_id:
-        raise ValidationError({"group": _("Choose one of this study's stakeholder groups.")})
-    fields = {
-        "group": group,
-        "years_experience": data.get("years_experience"),
-        "setting": data.get("setting") or "",
-        "lived_experience": data.get("lived_experience"),
-        "language": data.get("language") or panelist.language,
-        "profile_confirmed_at": timezone.now(),
+PROFILE_FIELDS = ("group", "years_experience", "setting", "lived_experience", "language")
+
+
+def panelist_group_locked(panelist: Panelist) -> bool:
+    """Whether the panelist has rated or ranked anything in their study: from then on their
+    stakeholder group moves per-group results, so only the researchers can change it (with a
+    reason, audited, marking the analysed rounds: ``panelist_update_audited``)."""
+    return (
+        Rating.objects.filter(response__panelist=panelist).exists()
+        or Ranking.objects.filter(response__panelist=panelist).exists()
+    )
+
+
+def _profile_snapshot(panelist: Panelist) -> dict:
+    return {
+        "group": panelist.group.code if panelist.group_id else None,
+        "years_experience": panelist.years_experience,
+        "setting": panelist.setting,
+        "lived_experience": panelist.lived_experience,
+        "language": panelist.language,
     }
-    Panelist.objects.filter(pk=panelist.pk).update(**fields)
+
+
+def group_locked_message() -> str:
+    return _(
+        "You have already given ratings in this study, so your group can no longer be changed "
+        "here. To change it, contact the researchers running the study. Nothing was saved."
+    )
+
+
+def panelist_profile_update(*, panelist: Panelist, study: Study, data: dict) -> None:
+    """The panelist's own "About you" answers. Every change is one audit row with the old and
+    new values (actor: the panelist's public id). The group can change here only before the
+    panelist has rated anything; after that a different group is refused and nothing is saved.
+    ``data`` without "group" keeps the group as it is."""
+    with transaction.atomic():
+        current = (
+            Panelist.objects.select_related("group")
+            .select_for_update(of=("self",))
+            .get(pk=panelist.pk)
+        )
+        group = data.get("group", current.group)
+        if group is not None and group.panel_id != current.panel_id:
+            raise ValidationError({"group": _("Choose one of this study's stakeholder groups.")})
+        moving = (group.pk if group else None) != current.group_id
+        if moving and panelist_group_locked(current):
+            raise ValidationError(group_locked_message())
+        fields = {
+            "group": group,
+            "years_experience": data.get("years_experience"),
+            "setting": data.get("setting") or "",
+            "lived_experience": data.get("lived_experience"),
+            "language": data.get("language") or current.language,
+        }
+        before = _profile_snapshot(current)
+        now = timezone.now()
+        Panelist.objects.filter(pk=panelist.pk).update(**fields, profile_confirmed_at=now)
+        for name, value in fields.items():
+            setattr(current, name, value)
+        after = _profile_snapshot(current)
+        changed = [k for k in PROFILE_FIELDS if before[k] != after[k]]
+        if changed:
+            audit_record(
+                study=study,
+                verb="panelist.profile_update",
+                panelist=panelist,
+                obj=panelist,
+                object_label=panelist.public_id,
+                old={k: before[k] for k in changed},
+                new={k: after[k] for k in changed},
+            )
     for name, value in fields.items():
         setattr(panelist, name, value)
+    panelist.profile_confirmed_at = now
 
 
 def panelist_set_language(*, panelist: Panelist, language: str) -> None:

@@ -33,7 +33,7 @@ PER_PAGE = 50
 
 def _int(value) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 def _filters(params, study) -> dict:

@@ -196,7 +196,7 @@ def round_next_confirm(request, study, round):
     status = stopping_rule_status(study=study)
     form = ReasonForm(request.POST if request.method == "POST" else None)
     chosen = (
-        {int(v) for v in request.POST.getlist("carry") if v.isdigit()}
+        {int(v) for v in request.POST.getlist("carry") if v.isascii() and v.isdigit()}
         if request.method == "POST"
         else {r["item"].pk for r in low}
     )

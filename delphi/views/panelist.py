@@ -86,8 +86,9 @@ def _context(panelist, **extra):
 @require_http_methods(["GET", "HEAD"])
 def token_exchange(request, token):
     # A client that sent too many links that do not work is refused before the lookup, even
-    # with a good link: otherwise a guesser would only need to keep going.
-    if throttle.link_exchange_blocked(request):
+    # with a good link: otherwise a guesser would only need to keep going. So is a link that
+    # failed too often from any clients (a leaked revoked or expired link being passed around).
+    if throttle.link_exchange_blocked(request, token):
         return render(
             request,
             "panelist/link_throttled.html",
@@ -96,7 +97,7 @@ def token_exchange(request, token):
         )
     invitation, reason = token_verify(token)
     if invitation is None:
-        throttle.link_exchange_failed(request)
+        throttle.link_exchange_failed(request, token, reason)
         return link_problem(request, status=410 if reason in ("revoked", "expired") else 404)
     if request.method == "HEAD":
         # Mail scanners prefetch links with HEAD: do not spend the visit on them.
@@ -193,7 +194,9 @@ def profile(request, panelist):
         return redirect("panelist:withdrawn")
     if panelist.consented_at is None:
         return redirect("panelist:consent")
-    form = ProfileForm(_posted(request), panelist=panelist)
+    form = ProfileForm(
+        _posted(request), panelist=panelist, group_locked=svc.panelist_group_locked(panelist)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             svc.panelist_profile_update(

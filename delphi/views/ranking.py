@@ -32,7 +32,7 @@ def _posted_ranks(post, page) -> dict[str, int | None]:
     ranks = {}
     for row in page.rows:
         raw = post.get(f"rank-{row.item.uuid}", "")
-        ranks[str(row.item.uuid)] = int(raw) if raw.isdigit() else None
+        ranks[str(row.item.uuid)] = int(raw) if raw.isascii() and raw.isdigit() else None
     stray = [
         k for k in post if k.startswith("rank-") and k[5:] not in ranks and post.get(k, "") != ""
     ]

@@ -170,7 +170,7 @@ def round_items(request, study, round):
                 if key not in by_uuid:
                     raise ValidationError("A chosen statement is not active in this framework.")
                 raw = orders[key]
-                if raw and not raw.isdigit():
+                if raw and not (raw.isascii() and raw.isdigit()):
                     raise ValidationError(
                         f"The order of {by_uuid[key].code} (“{raw}”) must be a whole number."
                     )

@@ -3,22 +3,27 @@ with the line, the column and the fix, storing nothing. Property tests feed rand
 random tables to every import (hypothesis; example counts in the settings below)."""
 
 import csv
+import datetime as dt
 import io
+import json
+import re
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from competencies.models import Statement
+from delphi.consensus.rankings_csv import parse_rankings
 from delphi.consensus.ratings_csv import parse_ratings
 from delphi.consensus.stats import Scale
-from delphi.models import Rating
+from delphi.models import AuditEvent, LinkFailure, Ranking, Rating, Response, Round
 from lib.csvtable import decode_csv, read_table
 from lib.spreadsheet import neutralise
-from panels.models import Contact
+from panels.models import Contact, Panelist
 from tests import factories as f
-from tests.delphi.panelist.conftest import open_round
+from tests.delphi.panelist.conftest import open_round, sign_in
 
 PANEL_HEADER = "email,name,group,organisation,language"
 ROWS = [PANEL_HEADER, "ana@example.org,Ana Muñoz,law,Café € Org,es", "ben@example.org,Ben,law,,"]
@@ -190,6 +195,72 @@ def test_analyze_reader_refuses_nul_and_long_ids(tmp_path):
     assert errors[0].startswith("line 2, column panelist: 300 characters")
 
 
+RANKINGS = "panelist,round,item,rank\np1,1,A,1\np1,1,B,2\n"
+
+
+@pytest.mark.parametrize(
+    "raw,start",
+    [
+        (b"panelist,round,item,rank\np\x001,1,A,1\n", "Line 2, column panelist: the file"),
+        (b"panelist,round,item,rank\np1,1,A\x00,1\n", "Line 2, column item: the file"),
+        (RANKINGS.encode("utf-16-le"), "The file looks like UTF-16 text without a byte-order"),
+        (
+            b"panelist,round,item,rank\n" + b"p" * 300 + b",1,A,1\n",
+            "line 2, column panelist: 300 characters; an identifier has at most 200",
+        ),
+        (
+            b"panelist,round,item,rank\np1,1," + b"i" * 201 + b",1\n",
+            "line 2, column item: 201 characters; an identifier has at most 200",
+        ),
+    ],
+    ids=["nul-panelist", "nul-item", "utf-16-no-bom", "long-panelist", "long-item"],
+)
+def test_ranking_reader_refuses_like_the_ratings_reader(tmp_path, raw, start):
+    path = tmp_path / "RANKINGS.csv"
+    path.write_bytes(raw)
+    errors = parse_rankings(path)[1]
+    assert errors and errors[0].startswith(start), errors
+    # The ratings reader says the same thing about the same bytes.
+    ratings = raw.replace(b",rank\n", b",rating\n", 1)
+    assert parse_ratings(_write(tmp_path, ratings), scale=Scale(1, 9))[1][:1] == errors[:1]
+
+
+def _write(tmp_path, raw):
+    path = tmp_path / "RATINGS.csv"
+    path.write_bytes(raw)
+    return path
+
+
+def test_ranking_reader_refuses_a_nul_in_a_text_stream():
+    errors = parse_rankings(io.StringIO("panelist,round,item,rank\np1,1,A\x00,1\n"))[1]
+    assert errors == ["line 2: contains a NUL byte; save the file again as CSV UTF-8."]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"panelist,round,item,rank\np\x001,1,A,1\n", RANKINGS.encode("utf-16-le")],
+    ids=["nul", "utf-16-no-bom"],
+)
+def test_analyze_ranking_refuses_without_a_traceback(tmp_path, raw):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "RANKINGS.csv"
+    path.write_bytes(raw)
+    with pytest.raises(CommandError, match="was refused; nothing was written"):
+        call_command("analyze", str(path), "--kind", "ranking", "--out", str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("encode", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_ranking_reader_takes_what_spreadsheets_save(tmp_path, encode, ending):
+    path = tmp_path / "RANKINGS.csv"
+    path.write_bytes(RANKINGS.replace("\n", ending).encode(encode))
+    frame, errors = parse_rankings(path)
+    assert errors == []
+    assert list(frame["rank"]) == [1.0, 2.0]
+
+
 # --- property tests ----------------------------------------------------------------------
 
 
@@ -309,3 +380,257 @@ def test_fuzz_researcher_forms(researcher_client, study, text):
     ):
         url = reverse(name, kwargs={"study": study.uuid})
         assert researcher_client.post(url, data).status_code < 500, name
+
+
+# --- more property tests: the rankings reader, pasted text, every form ---------------------
+
+
+@FUZZ
+@given(raw=FILES | csv_tables().map(lambda b: b.replace(b"rating", b"rank")))
+def test_fuzz_rankings_reader(tmp_path_factory, raw):
+    path = tmp_path_factory.mktemp("fuzz") / "RANKINGS.csv"
+    path.write_bytes(raw)
+    frame, errors = parse_rankings(path)
+    assert errors or len(frame)
+    frame, errors = parse_rankings(raw.decode("utf-8", errors="replace").encode())
+    assert errors or len(frame)
+
+
+TEXTS = st.text(max_size=300) | FILES.map(lambda b: b.decode("utf-8", errors="replace"))
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(text=TEXTS)
+def test_fuzz_pasted_statements(researcher_client, study, text):
+    url = reverse("framework_import", kwargs={"study": study.uuid})
+    before = _state()
+    response = researcher_client.post(url, {"text": text})
+    assert response.status_code < 500
+    if response.status_code != 302:
+        assert _state() == before
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(text=TEXTS)
+def test_fuzz_ratings_import_text(researcher_client, study, draft_round, text):
+    """The ratings import takes a file only (no paste field): random text as that file."""
+    url = reverse("round_import", kwargs={"study": study.uuid, "round": draft_round.uuid})
+    before = _state()
+    response = researcher_client.post(url, {"file": _upload(text.encode(), "pasted.csv")})
+    assert response.status_code < 500
+    if response.status_code != 302:
+        assert _state() == before
+
+
+# Any value a form field might get: random text, and the awkward ones on purpose.
+VALUES = st.text(max_size=40) | st.sampled_from(
+    ["", "0", "1", "-1", "7", "99999999999999999999", "on", "yes", "no", "unable", "en", "es",
+     "\x00", "x" * 5001, "1e309", "NaN", "00000000-0000-0000-0000-000000000000", "<b>"]
+)  # fmt: skip
+_NAME = re.compile(r'name="([^"]+)"')
+# Columns that change on a visit or a refused post without storing anyone's input.
+_VOLATILE = {"last_page", "chain_seq", "prev_hash", "hash", "seq"}
+
+
+def _state():
+    """Every row of the three apps (minus timestamps and link-failure records), to compare."""
+    state = []
+    for app in ("delphi", "panels", "competencies"):
+        for model in apps.get_app_config(app).get_models():
+            if model is LinkFailure:
+                continue
+            names = [
+                f.attname
+                for f in model._meta.concrete_fields
+                if not f.name.endswith("_at") and f.name not in _VOLATILE
+            ]
+            state.append(list(model.objects.order_by("pk").values_list(*names)))
+    return state
+
+
+def _field_names(client, url) -> list[str]:
+    page = client.get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    return sorted(set(_NAME.findall(page.content.decode())) - {"csrfmiddlewaretoken"})
+
+
+def _fuzz_form(client, data, url, names, *, done=(302,)):
+    """Post random values to every field the page's forms have: never a 500, and a refused
+    post (anything but `done`) stores nothing."""
+    payload = data.draw(st.fixed_dictionaries({name: VALUES for name in names}), label=url)
+    before = _state()
+    response = client.post(url, payload)
+    assert response.status_code < 500, (url, payload)
+    if response.status_code not in done:
+        assert _state() == before, (url, response.status_code, payload)
+    return response
+
+
+# The multi-form tests post to five to seven pages per example: fewer examples, same coverage.
+FORMS = settings(FUZZ, max_examples=25)
+
+
+@pytest.fixture
+def panelist_session(client, study, panelist):
+    rnd = open_round(study, n_items=3, n_domains=1)
+    sign_in(client, panelist)
+    return client, rnd
+
+
+def _reactivate(panelist):
+    Panelist.objects.filter(pk=panelist.pk).update(
+        status=Panelist.Status.ACTIVE, withdrawn_at=None, keep_answers=True
+    )
+    Response.objects.filter(panelist=panelist).update(excluded=False)
+
+
+@pytest.mark.django_db
+@FORMS
+@given(data=st.data())
+def test_fuzz_panelist_forms(panelist_session, panelist, data):
+    """Consent, profile, suggestion, withdrawal and a questionnaire page, posted with random
+    values by a signed-in panelist."""
+    client, rnd = panelist_session
+    _reactivate(panelist)
+    urls = [
+        "/p/profile/",
+        f"/p/r/{rnd.uuid}/page/1/",
+        f"/p/r/{rnd.uuid}/suggest/",
+        "/p/withdraw/",
+        "/p/consent/",
+    ]
+    for url in urls:
+        names = _FIELDS.setdefault(url, _field_names(client, url))
+        _fuzz_form(client, data, url, names)
+        _reactivate(panelist)
+
+
+_FIELDS: dict[str, list[str]] = {}
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(data=st.data())
+def test_fuzz_autosave(panelist_session, panelist, data):
+    """The autosave endpoint: random JSON, JSON shaped like an answer, and random bytes."""
+    client, rnd = panelist_session
+    url = f"/p/r/{rnd.uuid}/autosave/"
+    item = st.sampled_from([str(i.uuid) for i in rnd.items.all()]) | st.uuids().map(str)
+    shaped = st.fixed_dictionaries(
+        {"item": item},
+        optional={"value": JSON | VALUES, "comment": JSON | VALUES, "change_reason": VALUES,
+                  "seq": JSON | st.integers(min_value=-(2**70), max_value=2**70)},
+    )  # fmt: skip
+    body = data.draw(
+        JSON.map(json.dumps).map(str.encode) | shaped.map(json.dumps).map(str.encode) | st.binary()
+    )
+    before = Rating.objects.count(), AuditEvent.objects.count()
+    response = client.post(url, body, content_type="application/json")
+    assert response.status_code < 500, body
+    assert response["Content-Type"].startswith("application/json")
+    if response.status_code >= 400:
+        assert (Rating.objects.count(), AuditEvent.objects.count()) == before
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(data=st.data())
+def test_fuzz_ranking_autosave(client, study, panelist, data):
+    from tests.delphi.panelist.test_ranking import ranking_round
+
+    rnd = Round.objects.filter(study=study, kind=Round.Kind.RANKING).first() or ranking_round(study)
+    if "delphi_panelist" not in client.session:
+        sign_in(client, panelist)
+    uuids = [str(i.uuid) for i in rnd.items.all()]
+    ranks = st.dictionaries(
+        st.sampled_from(uuids) | st.text(max_size=10), JSON | st.integers(-5, 10), max_size=6
+    )
+    shaped = st.fixed_dictionaries({"seq": JSON | st.integers(-5, 2**40), "ranks": ranks | JSON})
+    body = data.draw(shaped.map(json.dumps).map(str.encode) | st.binary())
+    before = list(Ranking.objects.order_by("pk").values_list("item_id", "rank"))
+    response = client.post(f"/p/r/{rnd.uuid}/ranking/autosave/", body, "application/json")
+    assert response.status_code < 500, body
+    if response.status_code >= 400:
+        assert list(Ranking.objects.order_by("pk").values_list("item_id", "rank")) == before
+
+
+@pytest.fixture
+def researcher_rounds(study):
+    """A draft round (edit, protocol), an open one (message, close) and a generation round's
+    coding queue."""
+    from django.utils import timezone
+
+    draft = f.make_round(study, number=2, statements=[f.make_statement(study)])
+    live = open_round(
+        study, n_items=2, n_domains=1, closes_at=timezone.now() + dt.timedelta(days=3)
+    )
+    return draft, live
+
+
+def _reopen(rnd):
+    Round.objects.filter(pk=rnd.pk).update(status=Round.Status.OPEN, closed_at=None)
+
+
+@pytest.mark.django_db
+@FORMS
+@given(data=st.data())
+def test_fuzz_researcher_round_forms(researcher_client, study, researcher_rounds, data):
+    """Round create and edit, the protocol, a custom message, the close confirmation, the
+    coding queue and adding a member, with random values in every field."""
+    draft, live = researcher_rounds
+    s, d, o = study.uuid, draft.uuid, live.uuid
+    urls = [
+        reverse("round_create", kwargs={"study": s}),
+        reverse("round_edit", kwargs={"study": s, "round": d}),
+        reverse("study_protocol", kwargs={"study": s}),
+        reverse("round_message", kwargs={"study": s, "round": o}),
+        reverse("round_close", kwargs={"study": s, "round": o}),
+        reverse("coding_queue", kwargs={"study": s}),
+        reverse("study_members", kwargs={"study": s}),
+    ]
+    for url in urls:
+        names = _FIELDS.setdefault(url, _field_names(researcher_client, url))
+        _fuzz_form(researcher_client, data, url, names)
+        _reopen(live)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(data=st.data())
+def test_fuzz_sign_in(client, researcher, data, settings):
+    settings.AXES_ENABLED = False  # the lock-out is tested elsewhere; here: the form itself
+    url = reverse("login")
+    names = _FIELDS.setdefault(url, _field_names(client, url))
+    response = _fuzz_form(client, data, url, names)
+    assert response.status_code in (200, 302, 403, 429)
+
+
+def test_digits_that_are_not_ascii_are_refused_not_crashed(researcher, study, panelist_session):
+    """Found by the fuzz test: "²".isdigit() is true but int("²") raises."""
+    from django.test import Client
+
+    client, rnd = panelist_session
+    researcher_client = Client()
+    researcher_client.force_login(researcher)
+    item = rnd.items.first()
+    response = client.post(
+        f"/p/r/{rnd.uuid}/autosave/",
+        json.dumps({"item": str(item.uuid), "value": "²"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert not Rating.objects.exists()
+    draft = f.make_round(study, number=2)
+    url = reverse("round_edit", kwargs={"study": study.uuid, "round": draft.uuid})
+    response = researcher_client.post(url, {"remind_after_open": "²", "title": "R2"})
+    assert response.status_code == 200
+    assert "is not a number of days" in response.content.decode()
