@@ -92,9 +92,7 @@ def report_exports_request_all(
         exports.append(export)
     if queued:
         audit_record(study=study, verb="report_export_request", actor=by, kind="all")
-        from delphi.reports.tasks import report_exports as task
-
-        transaction.on_commit(lambda: task.delay(queued))
+        task_enqueue("delphi.tasks.report_exports", queued)
     for export in exports:
         export.refresh_from_db()
     return exports

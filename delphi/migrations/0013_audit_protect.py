@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("delphi", "0010_round_inputs_changed"),
+        ("delphi", "0012_study_stability_test"),
         ("panels", "0001_initial"),
     ]
 
