@@ -26,6 +26,7 @@ from delphi.consensus.rows import ITEM_FIELDS, STABILITY_FIELDS
 from delphi.consensus.services import _scale, round_protocol
 from delphi.models import (
     AnswerCode,
+    Communication,
     ConsensusRun,
     Deviation,
     GroupConcordance,
@@ -41,6 +42,7 @@ from delphi.models import (
     Suggestion,
 )
 from delphi.reports import sensitivity as sens
+from delphi.reports.extras import communications_by_round, ranking_tables
 from panels.models import Invitation, Panelist
 
 SOFTWARE = "Delphi platform (delphi-platform)"
@@ -81,6 +83,10 @@ class ReportData:
     deviations: pd.DataFrame
     sensitivity: pd.DataFrame
     accord_fields: dict = field(default_factory=dict)
+    # Messages per round and kind (delphi/reports/extras.py), and the ranking rounds' tables.
+    communications: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ranking_items: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ranking_concordance: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def analysed(self) -> bool:
@@ -155,6 +161,8 @@ def _rounds(study: Study) -> pd.DataFrame:
                 "closed_at": r.closed_at,
                 "analysed_at": r.analysed_at,
                 "n_items": counts.get(r.pk, 0),
+                "below_quorum": bool(r.below_quorum),
+                "inputs_changed": r.inputs_changed_at is not None,
                 "analysed": analysed,
                 "run_uuid": str(run.uuid) if run else "",
                 "run_finished_at": run.finished_at if run else None,
@@ -162,7 +170,8 @@ def _rounds(study: Study) -> pd.DataFrame:
         )
     columns = [
         "round_id", "number", "kind", "status", "title", "opened_at", "closed_at",
-        "analysed_at", "n_items", "analysed", "run_uuid", "run_finished_at",
+        "analysed_at", "n_items", "below_quorum", "inputs_changed", "analysed", "run_uuid",
+        "run_finished_at",
     ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     frame["analysed"] = frame["analysed"].astype(bool)
@@ -1025,6 +1034,7 @@ def report_data(
         "carried_forward",
         *[f"verdict_{p}" for p in PRESETS],
     ]
+    ranking_items, ranking_concordance = ranking_tables(study)
     return ReportData(
         study=study,
         generated_at=timezone.now(),
@@ -1062,6 +1072,9 @@ def report_data(
         deviations=_deviations(study),
         sensitivity=_sensitivity(study, rounds, results, decisions, group_codes),
         accord_fields={name: getattr(study, name, "") or "" for name, _ in ACCORD_FIELDS},
+        communications=communications_by_round(study),
+        ranking_items=ranking_items,
+        ranking_concordance=ranking_concordance,
     )
 
 
@@ -1076,7 +1089,9 @@ def report_fingerprint(*, study: Study, include_comments: bool = True, language:
             list(
                 Round.objects.filter(study=study)
                 .order_by("number")
-                .values_list("number", "status", "analysed_at", "title")
+                .values_list(
+                    "number", "status", "analysed_at", "title", "below_quorum", "inputs_changed_at"
+                )
             )
         ),
         str(
@@ -1119,6 +1134,11 @@ def report_fingerprint(*, study: Study, include_comments: bool = True, language:
         str(
             Invitation.objects.filter(panelist__panel=study.panel).aggregate(
                 n=Count("id"), s=Max("sent_at"), o=Max("opened_at")
+            )
+        ),
+        str(
+            Communication.objects.filter(study=study).aggregate(
+                n=Count("id"), s=Max("sent_at"), f=Max("failed_at"), v=Max("first_visit_at")
             )
         ),
         str(list(study.panel.groups.order_by("code").values_list("code", "name", "name_es"))),

@@ -178,8 +178,124 @@ def _flow(data: ReportData) -> list[dict]:
                 )
             ],
             figures=[{"name": "flow", "round": None, "alt": "Participant flow by round"}],
-        )
+        ),
+        _communications(data),
     ]
+
+
+KIND_LABELS = {
+    "invitation": "Invitations", "resend": "Re-sent links", "reminder": "Reminders",
+    "custom": "Messages from the researchers", "deadline": "Deadline changes",
+    "thankyou": "Thank-yous",
+}  # fmt: skip
+
+
+def _communications(data: ReportData) -> dict:
+    """What the study sent each round, and what followed (ACCORD asks how panelists were
+    reminded; OMERACT asks for personalised reminders)."""
+    c = data.communications
+    if c.empty:
+        return section("Communications and reminders", empty="The study has sent no messages.")
+    rows = [
+        [fmt(r.round), KIND_LABELS.get(r.kind, r.kind), fmt(r.sent), fmt(r.failed),
+         fmt(r.pending), fmt(r.opened_after), fmt(r.submitted_after)]
+        for r in c.itertuples()
+    ]  # fmt: skip
+    reminders = c[c["kind"] == "reminder"]
+    paragraphs = []
+    if not reminders.empty:
+        paragraphs.append(
+            f"{int(reminders['sent'].sum())} reminders went to panelists who had not submitted "
+            f"(in {len(reminders)} round{'s' if len(reminders) != 1 else ''}); "
+            f"{int(reminders['submitted_after'].sum())} of them submitted afterwards."
+        )
+    return section(
+        "Communications and reminders",
+        sid="communications",
+        paragraphs=paragraphs,
+        tables=[
+            table(
+                "Messages per round and kind",
+                [
+                    "Round",
+                    "Kind",
+                    "Sent",
+                    "Failed",
+                    "Pending",
+                    "Link visited after",
+                    "Submitted after",
+                ],  # fmt: skip
+                rows,
+                note="Counts only: who received which message is in the study's "
+                "communications log, not in the report.",
+            )
+        ],
+    )
+
+
+def _ranking(data: ReportData) -> list[dict]:
+    """One section per analysed ranking round: W by group and the items by mean rank."""
+    items, conc = data.ranking_items, data.ranking_concordance
+    if items.empty and conc.empty:
+        return []
+    small = small_groups(data)
+    k = data.min_group_size
+    out = []
+    for n in sorted(int(x) for x in set(conc["round"]) | set(items["round"])):
+        w_rows = []
+        for r in conc[conc["round"] == n].itertuples():
+            label = data.group_label(r.group)
+            if r.group != "all" and (r.group in small or (r.n_panelists or 0) < k):
+                w_rows.append([label, *[f"< {k}"] * 4])
+                continue
+            w_rows.append([label, fmt(r.n_panelists), fmt(r.kendall_w, 2), p_text(r.p),
+                           fmt(r.w_change, 2)])  # fmt: skip
+        whole = conc[(conc["round"] == n) & (conc["group"] == "all")]
+        paragraphs = []
+        if not whole.empty:
+            w = whole.iloc[0]
+            if w["kendall_w"] is not None and w["consensus_threshold"] is not None:
+                reached = "reached" if w["consensus_reached"] else "did not reach"
+                paragraphs.append(
+                    f"Kendall's W for the whole panel is {fmt(w['kendall_w'], 2)}: the panel "
+                    f"{reached} the protocol's ranking consensus rule (W ≥ "
+                    f"{fmt(w['consensus_threshold'], 2)})."
+                )
+        top = items[(items["round"] == n) & (items["group"] == "all")].sort_values(
+            "mean_rank", kind="stable"
+        )
+        rank_rows = [
+            [str(i + 1), r.statement_code, fmt(r.mean_rank, 2), fmt(r.median_rank, 1),
+             fmt(r.sd_rank, 2), fmt(r.n_ranked)]
+            for i, r in enumerate(top.itertuples())
+        ]  # fmt: skip
+        out.append(
+            section(
+                f"Round {n} (ranking)",
+                sid=f"ranking-{n}",
+                paragraphs=paragraphs,
+                tables=[
+                    table(
+                        f"Round {n}: agreement on the ranking (Kendall's W, tie-corrected)",
+                        ["Group", "Panelists", "W", "p", "Change in W"],
+                        w_rows,
+                    ),
+                    table(
+                        f"Round {n}: items by the whole panel's mean rank (1 = most important)",
+                        ["Place", "Statement", "Mean rank", "Median rank", "SD", "Ranked by"],
+                        rank_rows,
+                        note="By group: the workbook's Ranking sheet and ranking_items.csv.",
+                    ),
+                ],
+            )
+        )
+    return out
+
+
+def p_text(p) -> str:
+    if p is None or p != p:
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _panel(data: ReportData) -> list[dict]:
@@ -269,7 +385,7 @@ def _results(data: ReportData) -> list[dict]:
     from delphi.reports.figures import heatmap_table, verdict_table
 
     if not data.analysed:
-        return [section("Results by round", empty=NOTHING_ANALYSED)]
+        return [section("Results by round", empty=NOTHING_ANALYSED), *_ranking(data)]
     verdicts = verdict_table(data)
     out = [
         section(
@@ -303,10 +419,23 @@ def _results(data: ReportData) -> list[dict]:
             if left_out
             else ""
         )
+        flags = data.rounds[data.rounds["number"] == n].iloc[0]
+        notes = []
+        if flags["below_quorum"]:
+            notes.append(
+                f"Round {n} was closed below the protocol's quorum (a recorded deviation, "
+                "with its reason, in the protocol part): read its verdicts with care."
+            )
+        if flags["inputs_changed"]:
+            notes.append(
+                f"Round {n}'s inputs changed after this analysis (a panelist moved stakeholder "
+                "group); the figures are those of the last run."
+            )
         out.append(
             section(
                 f"Round {n}",
                 sid=f"results-{n}",
+                paragraphs=notes,
                 figures=[
                     {
                         "name": "bands",
@@ -329,7 +458,7 @@ def _results(data: ReportData) -> list[dict]:
                 ],
             )  # fmt: skip
         )
-    return out
+    return out + _ranking(data)
 
 
 def _final(data: ReportData) -> list[dict]:

@@ -215,6 +215,62 @@ RESOURCES: dict[str, tuple[str, dict[str, str]]] = {
             "note": "Why the alternative does not apply, when it does not",
         },
     ),  # fmt: skip
+    "rounds": (
+        "The study's rounds: kind, status, dates, and the flags its results carry.",
+        {
+            "number": "Round number",
+            "kind": "generation (open-ended), rating or ranking",
+            "status": "draft, open, closed or analysed",
+            "title": "The round's title",
+            "opened_at": "When the round opened (UTC)",
+            "closed_at": "When the round closed (UTC)",
+            "analysed_at": "When its consensus run finished (UTC)",
+            "n_items": "Items asked in the round",
+            "below_quorum": "Closed below the protocol's quorum (a recorded deviation)",
+            "inputs_changed": "Inputs changed since the analysis (re-run to update)",
+            "run_uuid": "The consensus run the results come from",
+        },
+    ),
+    "communications": (
+        "Messages the study sent per round and kind (invitations, reminders, custom messages, "
+        "deadline notices, thank-yous): counts only.",
+        {
+            "kind": "invitation, resend, reminder, custom, deadline or thankyou",
+            "sent": "Messages sent",
+            "failed": "Messages that failed permanently",
+            "pending": "Messages queued or being sent",
+            "opened_after": "Sent messages followed by a visit of the personal link",
+            "submitted_after": "Sent messages whose panelist submitted the round afterwards",
+        },
+    ),
+    "ranking_items": (
+        "Ranking rounds: each item's rank statistics by group (1 = most important).",
+        {
+            "n": "Panelists with a complete ranking",
+            "n_ranked": "Panelists who ranked this item (top-k rankings leave some unranked)",
+            "mean_rank": "Mean rank",
+            "median_rank": "Median rank",
+            "sd_rank": "Standard deviation of the rank (n - 1)",
+            "prev_mean_rank": "Mean rank in the previous ranking round",
+            "mean_rank_change": "mean_rank - prev_mean_rank",
+        },
+    ),  # fmt: skip
+    "ranking_concordance": (
+        "Ranking rounds: Kendall's W with the tie correction per group, and the ranking "
+        "consensus rule on the whole panel.",
+        {
+            "n_panelists": "Panelists with a complete ranking",
+            "n_items": "Items ranked",
+            "kendall_w": "Kendall's W (tie-corrected)",
+            "chi2": "Chi-squared statistic of W",
+            "df": "Degrees of freedom",
+            "p": "p-value",
+            "prev_kendall_w": "W in the previous ranking round",
+            "w_change": "kendall_w - prev_kendall_w",
+            "consensus_threshold": "The protocol's W threshold (whole panel only)",
+            "consensus_reached": "W reached the threshold (whole panel only)",
+        },
+    ),  # fmt: skip
 }
 ROUND_STATUS = (
     "Status of the panelist's response in round {n}: no response, draft, submitted or excluded"
@@ -241,6 +297,24 @@ def tables(data: ReportData) -> dict[str, pd.DataFrame]:
         "suggestions": data.suggestions,
         "answers": data.answers,
         "sensitivity": data.sensitivity,
+        "rounds": data.rounds[
+            [
+                "number",
+                "kind",
+                "status",
+                "title",
+                "opened_at",
+                "closed_at",
+                "analysed_at",
+                "n_items",
+                "below_quorum",
+                "inputs_changed",
+                "run_uuid",
+            ]
+        ],  # fmt: skip
+        "communications": data.communications,
+        "ranking_items": data.ranking_items,
+        "ranking_concordance": data.ranking_concordance,
     }
 
 

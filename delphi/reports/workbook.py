@@ -298,6 +298,71 @@ def workbook_bytes(data: ReportData, progress=None) -> bytes:
         ],  # fmt: skip
         conc_rows,
     )
+    book.table(
+        "Communications",
+        [
+            ("Round", 7, "int"),
+            ("Kind", 14, "text"),
+            ("Sent", 8, "int"),
+            ("Failed", 8, "int"),
+            ("Pending", 8, "int"),
+            ("Link visited after", 12, "int"),
+            ("Submitted after", 12, "int"),
+        ],  # fmt: skip
+        [[_py(v) for v in row] for row in data.communications.itertuples(index=False, name=None)],
+    )
+    rank_rows = []
+    for r in data.ranking_items.itertuples():
+        label = data.group_label(r.group)
+        if r.group != "all" and (r.group in small or (r.n or 0) < k):
+            rank_rows.append([_py(r.round), r.item, r.statement_code, r.domain, label, f"< {k}"])
+            continue
+        rank_rows.append([_py(r.round), r.item, r.statement_code, r.domain, label, _py(r.n),
+                          _py(r.n_ranked), _py(r.mean_rank), _py(r.median_rank), _py(r.sd_rank),
+                          _py(r.mean_rank_change)])  # fmt: skip
+    book.table(
+        "Ranking",
+        [
+            ("Round", 7, "int"),
+            ("Item", 36, "text"),
+            ("Statement", 11, "text"),
+            ("Domain", 22, "text"),
+            ("Group", 24, "text"),
+            ("n", 6, "int"),
+            ("Ranked it", 8, "int"),
+            ("Mean rank", 9, "num"),
+            ("Median rank", 9, "num"),
+            ("SD", 7, "num"),
+            ("Change in mean", 9, "num"),
+        ],  # fmt: skip
+        rank_rows,
+    )
+    w_rows = []
+    for r in data.ranking_concordance.itertuples():
+        label = data.group_label(r.group)
+        if r.group != "all" and (r.group in small or (r.n_panelists or 0) < k):
+            w_rows.append([_py(r.round), label, f"< {k}"])
+            continue
+        w_rows.append([_py(r.round), label, _py(r.n_panelists), _py(r.n_items),
+                       _py(r.kendall_w), _py(r.chi2), _py(r.df), _py(r.p), _py(r.w_change),
+                       "" if r.consensus_reached is None else
+                       ("reached" if r.consensus_reached else "not reached")])  # fmt: skip
+    book.table(
+        "Ranking W",
+        [
+            ("Round", 7, "int"),
+            ("Group", 28, "text"),
+            ("Panelists", 9, "int"),
+            ("Items", 7, "int"),
+            ("Kendall's W", 10, "num3"),
+            ("Chi-squared", 10, "num"),
+            ("df", 5, "int"),
+            ("p", 10, "num3"),
+            ("Change in W", 10, "num3"),
+            ("Consensus rule", 12, "text"),
+        ],  # fmt: skip
+        w_rows,
+    )
     comments = data.comments
     book.table(
         "Comments",
@@ -350,6 +415,7 @@ def workbook_bytes(data: ReportData, progress=None) -> bytes:
 
 SHEETS_BEFORE_ROUNDS = ["README", "Protocol", "Flow", "Panel"]
 SHEETS_AFTER_ROUNDS = [
-    "Ledger", "Final list", "Sensitivity", "Concordance", "Comments", "Methods text", "ACCORD",
+    "Ledger", "Final list", "Sensitivity", "Concordance", "Communications", "Ranking",
+    "Ranking W", "Comments", "Methods text", "ACCORD",
 ]  # fmt: skip
 __all__ = ["PARTS", "SHEETS_AFTER_ROUNDS", "SHEETS_BEFORE_ROUNDS", "workbook_bytes"]
