@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from delphi.access import get_study_for_user
 from delphi.models import Membership, ReportExport
-from delphi.reports.data import ACCORD_FIELDS, report_data
+from delphi.reports.data import ACCORD_FIELDS, report_data_for_pages
 from delphi.reports.figures import FIGURES
 from delphi.reports.files import FILES
 from delphi.reports.parts import PARTS, part_sections, qualitative_rows
@@ -40,7 +40,7 @@ for _name, _label in ACCORD_FIELDS:
 
 def _data(study, request):
     lang = request.GET.get("lang", "en")
-    return report_data(study=study, language="es" if lang == "es" else "en", all_ratings=False)
+    return report_data_for_pages(study=study, language="es" if lang == "es" else "en")
 
 
 def _filters(request, data) -> dict:
@@ -140,7 +140,7 @@ def study_report_figure(request, study, name):
         rnd = int(request.GET.get("round", "0"))
     except ValueError:
         raise Http404
-    data = report_data(study=study, all_ratings=False)
+    data = report_data_for_pages(study=study)
     if rnd == 0:
         analysed = data.rounds.loc[data.rounds["analysed"], "number"]
         rnd = int(analysed.max()) if len(analysed) else 0

@@ -116,3 +116,27 @@ def test_the_results_page_shows_the_figures_with_their_tables(report_world, anal
     assert "figures/heatmap.png?round=1" in html and "figures/verdicts.png" in html
     assert "The heat map as a table" in html and "Items by verdict and round" in html
     assert "Peer workers" in html.split("Not shown on their own")[1][:200]
+
+
+def test_pages_reuse_the_read_until_the_data_change(report_world, analyst_client, monkeypatch):
+    from delphi.models import Deviation
+    from delphi.reports import data as report_data_module
+
+    calls = []
+    real = report_data_module.report_data
+
+    def counted(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(report_data_module, "report_data", counted)
+    study = report_world.study
+    for part in ("protocol", "flow", "results"):
+        assert analyst_client.get(part_url(study, part)).status_code == 200
+    assert len(calls) <= 1  # one read (none if an earlier test left it cached)
+    before = len(calls)
+    Deviation.objects.create(
+        study=study, field="planned_rounds", old_value="3", new_value="4", reason="A new round."
+    )
+    html = analyst_client.get(part_url(study, "protocol")).content.decode()
+    assert len(calls) == before + 1 and "A new round." in html
