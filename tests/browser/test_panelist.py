@@ -266,7 +266,9 @@ def test_every_panelist_page_passes_axe_at_both_widths_and_is_photographed(
         page.locator("#id_agree").check()
         page.locator("button[type=submit]").last.click()
         visit("profile")
-        page.locator("input[name=group]").first.check()
+        # The walker rated round 1 already: the group is shown, not offered for change.
+        expect(page.locator("#group-locked")).to_be_visible()
+        assert page.locator("input[name=group]").count() == 0
         page.locator("form.calm-form button[type=submit]").click()
         visit("page-1")
         visit("page-2", f"/p/r/{rnd2.uuid}/page/2/") if len(
