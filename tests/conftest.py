@@ -14,6 +14,17 @@ def require_service(reason: str):
     pytest.skip(reason)
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (CI runs the server tests on two processes) each process keeps its
+    own cache keys: with REDIS_URL set the processes share one Redis, and throttles and cached
+    pages must not leak from one process's tests into the other's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from django.conf import settings
+
+        settings.CACHES["default"]["KEY_PREFIX"] = f"test-{worker}"
+
+
 def pytest_terminal_summary(terminalreporter):
     """One loud line when browser or accessibility tests were skipped (no browser, no axe)."""
     skipped = [
