@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/autosave.py \
         [--panelists 200] [--items 150] [--connections 50] [--duration 10] [--port 8150] \
-        [--workers 2] [--worker-class sync]
+        [--workers 2] [--worker-class sync] [--db delphi_bench_autosave]
 
 Needs PostgreSQL (DATABASE_URL names the server; the bench uses its own database,
 `delphi_bench_autosave`, created and migrated on that server) and `wrk` (apt-get install wrk);
@@ -340,6 +340,7 @@ def main():
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--port", type=int, default=8150)
+    parser.add_argument("--db", default=BENCH_DB, help="scratch database (dropped, re-created)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
@@ -353,13 +354,13 @@ def main():
         sys.exit("Use a port in 8100-8199.")
     args.duration = max(1, min(args.duration, 60))
 
-    db_url = bench_database_url()
+    db_url = bench_database_url(args.db)
     static_root = tempfile.mkdtemp(prefix="delphi-bench-static-")
     env = server_env(db_url, static_root)
     if args.async_commit:
         env["BENCH_ASYNC_COMMIT"] = "1"
     os.environ.update(env)
-    print(f"seeding {args.items} items and {args.panelists} panelists in {BENCH_DB} ...")
+    print(f"seeding {args.items} items and {args.panelists} panelists in {args.db} ...")
     data = seed(items=args.items, panelists=args.panelists)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],

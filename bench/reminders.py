@@ -185,6 +185,7 @@ def main() -> int:
         from django.core.management import call_command
 
         from delphi.models import Communication
+        from delphi.services.communications import BATCH
         from delphi.services.sweeps import sweep_due
 
         print(f"building: {args.panelists} invited panelists, 40 items …", flush=True)
@@ -249,7 +250,9 @@ def main() -> int:
         print(f"load average (1 min) at start: {load:.1f}")
         print(f"floor: render + console-send {args.panelists} in one process: {floor:.2f} s "
               f"({args.panelists / floor:,.0f} msgs/s)")  # fmt: skip
-        print(f"sweep (claim {n} slots, queue {n} messages, enqueue {n} tasks): {t_sweep:.2f} s")
+        tasks = -(-n // BATCH)
+        print(f"sweep (claim {n} slots, queue {n} messages, enqueue {tasks} tasks of up to "
+              f"{BATCH}): {t_sweep:.2f} s")  # fmt: skip
         print(f"end to end through {args.workers} worker(s) × {args.concurrency}: "
               f"{total:.2f} s, {sent / total:,.0f} msgs/s; sent {sent}, failed {failed}, "
               f"mails in the worker logs {mailed}")  # fmt: skip

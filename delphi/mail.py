@@ -19,9 +19,14 @@ def message_summary(message) -> str:
     from panels.models import Contact
 
     recipients = list(message.to) + list(message.cc) + list(message.bcc)
-    ids = sorted(
-        Contact.objects.filter(email__in=recipients).values_list("panelist__public_id", flat=True)
-    )
+    # The delivery code knows whom it is writing to and says so (no query per message);
+    # anything else is looked up by address.
+    ids = getattr(message, "panelist_public_ids", None)
+    if ids is None:
+        ids = Contact.objects.filter(email__in=recipients).values_list(
+            "panelist__public_id", flat=True
+        )
+    ids = sorted(ids)
     link = LINK.search(message.body or "")
     parts = [
         f"[mail] {', '.join(ids) or 'no panelist'} <{', '.join(recipients)}>",

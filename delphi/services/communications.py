@@ -19,8 +19,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, Min, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -178,6 +179,8 @@ class _Batch:
     """What a batch of messages needs from the database, loaded once for all of them."""
 
     def __init__(self, ids):
+        # The last message sent whose "sent" record is not written yet: (pk, sent_at, link id).
+        self.pending: tuple | None = None
         self.comms = {
             c.pk: c
             for c in Communication.objects.filter(pk__in=ids).select_related(
@@ -273,7 +276,9 @@ def communications_deliver(*, communication_ids) -> Delivery:
 
     Each row is claimed by compare-and-set just before its own message goes out, so a worker
     killed mid-batch leaves at most one row in doubt ("sending"), and a duplicate delivery of
-    the batch sends nothing twice.
+    the batch sends nothing twice. A sent message is recorded in the same round trip as the
+    next row's claim (or at the end of the batch): one statement per message, and still at
+    most one row in doubt.
     """
     outcome = Delivery()
     batch = _Batch(communication_ids)
@@ -287,25 +292,74 @@ def communications_deliver(*, communication_ids) -> Delivery:
                 continue
             _deliver_one(comm, batch, connection, outcome)
     finally:
-        # Links minted for rows that were not sent never reached anyone.
-        if batch.unused_links():
-            Invitation.objects.filter(pk__in=batch.unused_links()).delete()
         try:
-            connection.close()
-        except Exception:  # closing a dropped SMTP connection
-            log.debug("mail connection close failed", exc_info=True)
+            _record_sent(batch)
+        finally:
+            # Links minted for rows that were not sent never reached anyone.
+            if batch.unused_links():
+                Invitation.objects.filter(pk__in=batch.unused_links()).delete()
+            try:
+                connection.close()
+            except Exception:  # closing a dropped SMTP connection
+                log.debug("mail connection close failed", exc_info=True)
     return outcome
 
 
-def _deliver_one(comm, batch: _Batch, connection, outcome: Delivery) -> None:
-    now = timezone.now()
-    claimed = Communication.objects.filter(pk=comm.pk, status=Communication.Status.QUEUED).update(
-        status=Communication.Status.SENDING,
-        attempts=F("attempts") + 1,
-        # While sending, the time after which the row counts as interrupted (worker killed).
-        next_attempt_at=now + SENDING_STALE,
+def _sql_table() -> str:
+    return db_connection.ops.quote_name(Communication._meta.db_table)
+
+
+def _sent_sql(table: str) -> str:
+    return (
+        f"UPDATE {table} SET status = %s, sent_at = %s, invitation_id = %s, "  # noqa: S608
+        "error = '', next_attempt_at = NULL WHERE id = %s"
     )
-    if claimed != 1:
+
+
+def _sent_params(pending) -> list:
+    pk, sent_at, invitation_id = pending
+    at = db_connection.ops.adapt_datetimefield_value(sent_at)
+    return [Communication.Status.SENT, at, invitation_id, pk]
+
+
+def _claim(comm: Communication, batch: _Batch) -> bool:
+    """queued -> sending by compare-and-set; True if this worker now owns the row.
+
+    Plain SQL: this runs once per message. On PostgreSQL the previous message's "sent" record
+    rides in the same statement (a data-modifying CTE on another row, always carried out).
+    """
+    table = _sql_table()
+    stale = db_connection.ops.adapt_datetimefield_value(timezone.now() + SENDING_STALE)
+    # While sending, next_attempt_at is the time after which the row counts as interrupted.
+    claim = (
+        f"UPDATE {table} SET status = %s, attempts = attempts + 1, "  # noqa: S608
+        "next_attempt_at = %s WHERE id = %s AND status = %s"
+    )
+    params = [Communication.Status.SENDING, stale, comm.pk, Communication.Status.QUEUED]
+    pending = batch.pending
+    with db_connection.cursor() as cursor:
+        if pending is not None and db_connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH done AS ({_sent_sql(table)}) {claim}", _sent_params(pending) + params
+            )
+        else:
+            if pending is not None:
+                cursor.execute(_sent_sql(table), _sent_params(pending))
+            cursor.execute(claim, params)
+        batch.pending = None
+        return cursor.rowcount == 1
+
+
+def _record_sent(batch: _Batch) -> None:
+    """Write the batch's last "sent" record, the one no later claim carried."""
+    if batch.pending is not None:
+        with db_connection.cursor() as cursor:
+            cursor.execute(_sent_sql(_sql_table()), _sent_params(batch.pending))
+        batch.pending = None
+
+
+def _deliver_one(comm, batch: _Batch, connection, outcome: Delivery) -> None:
+    if not _claim(comm, batch):
         outcome.skipped.append(comm.pk)  # sent, failed or being sent by another worker
         return
     comm.attempts += 1
@@ -335,15 +389,10 @@ def _deliver_one(comm, batch: _Batch, connection, outcome: Delivery) -> None:
         )
         outcome.retry.append(comm.pk)
         return
-    Communication.objects.filter(pk=comm.pk).update(
-        status=Communication.Status.SENT,
-        sent_at=timezone.now(),
-        invitation=invitation,
-        error="",
-        next_attempt_at=None,
-    )
+    batch.pending = (comm.pk, timezone.now(), invitation.pk if invitation else None)
     outcome.sent.append(comm.pk)
     if comm.kind == Communication.Kind.RESEND and invitation is not None:
+        _record_sent(batch)  # the new link is on record before the old ones stop working
         Invitation.objects.filter(panelist=comm.panelist).exclude(pk=invitation.pk).exclude(
             status=Invitation.Status.REVOKED
         ).update(status=Invitation.Status.REVOKED, revoked_at=timezone.now())
@@ -433,6 +482,7 @@ def _mail(comm: Communication, *, raw: str | None, batch: _Batch, connection) ->
         },
     )
     message.attach_alternative(html, "text/html")
+    message.panelist_public_ids = [panelist.public_id]  # for the console backend's summary line
     message.send()
 
 

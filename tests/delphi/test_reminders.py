@@ -394,3 +394,52 @@ def test_real_quorum_keeps_a_thin_round_open(cast, django_capture_on_commit_call
     result = sweep(django_capture_on_commit_callbacks)
     assert result.extended == [rnd] and not result.closed
     assert Round.objects.get(pk=rnd.pk).quorum_extended_at is not None
+
+
+def _queued_reminders(rnd, n):
+    from delphi.services.communications import communications_queue
+
+    start = Panelist.objects.count()
+    people = [f.make_panelist(rnd.study, email=f"q{start + i}@example.org") for i in range(n)]
+    rows = communications_queue(study=rnd.study, round=rnd, panelists=people, kind="reminder")
+    return [c.pk for c in rows]
+
+
+def test_delivery_is_one_statement_per_message_and_leaves_one_in_doubt(study, monkeypatch):
+    """Each message is claimed by compare-and-set as it goes out, and its "sent" record rides
+    with the next claim: a worker dying while sending leaves that one message in doubt, the
+    ones before it on record as sent, the ones after it still queued."""
+    from django.core.mail.backends.locmem import EmailBackend
+    from django.test.utils import CaptureQueriesContext
+
+    from delphi.services.communications import communications_deliver
+
+    rnd = open_round(study, n_items=3)
+    few, many = _queued_reminders(rnd, 2), _queued_reminders(rnd, 6)
+    counts = []
+    for ids in (few, many):
+        with CaptureQueriesContext(connection) as ctx:
+            outcome = communications_deliver(communication_ids=ids)
+        assert outcome.sent == ids
+        counts.append(len(ctx.captured_queries))
+    per_message = 1 if connection.vendor == "postgresql" else 2  # SQLite: no CTE
+    assert counts[1] - counts[0] == 4 * per_message
+    assert Communication.objects.filter(pk__in=few + many, status="sent").count() == 8
+    assert all(c.sent_at for c in Communication.objects.filter(pk__in=few + many))
+
+    ids = _queued_reminders(rnd, 5)
+    real_send, calls = EmailBackend.send_messages, {"n": 0}
+
+    def dies_on_the_third(self, messages):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the worker killed mid-send: no except clause catches it
+        return real_send(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", dies_on_the_third)
+    mail.outbox.clear()
+    with pytest.raises(KeyboardInterrupt):
+        communications_deliver(communication_ids=ids)
+    status = dict(Communication.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert [status[pk] for pk in ids] == ["sent", "sent", "sending", "queued", "queued"]
+    assert len(mail.outbox) == 2
