@@ -57,6 +57,15 @@ def answer_parse(token, *, study: Study) -> tuple[int | None, bool]:
 
 def _text(value, *, limit: int, what: str) -> str:
     value = (value or "").strip()
+    if "\x00" in value:
+        # PostgreSQL cannot store it (SQLite can): refused the same way on both.
+        raise ValidationError(
+            _(
+                "The %(what)s contains a null character, which cannot be saved. "
+                "Remove it and try again."
+            )
+            % {"what": what}
+        )
     if len(value) > limit:
         raise ValidationError(
             _("The %(what)s is too long (%(n)s characters; at most %(limit)s).")

@@ -106,6 +106,17 @@ def test_autosave_one_answer_at_a_time(panelist_client, panelist, rnd):
     assert "1 of 6 rated" in body
 
 
+def test_a_null_character_is_refused_on_every_database(panelist_client, panelist, rnd):
+    """PostgreSQL cannot store NUL (SQLite can): the fuzz tests found the page post's 500."""
+    item = items(rnd)[0]
+    saved = autosave(panelist_client, rnd, item=str(item.uuid), comment="a\x00b")
+    assert saved.status_code == 400 and "null character" in saved.json()["error"]
+    page = panelist_client.post(f"/p/r/{rnd.uuid}/page/1/", {"v0": "7", "c0": "bad\x00"})
+    assert page.status_code == 400
+    assert "null character" in page.content.decode()
+    assert not Rating.objects.filter(response__panelist=panelist).exists()
+
+
 def test_submit_lists_unanswered_items_and_asks_to_confirm(panelist_client, panelist, rnd):
     first, *rest = items(rnd)
     autosave(panelist_client, rnd, item=str(first.uuid), value="5")
