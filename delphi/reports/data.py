@@ -27,6 +27,7 @@ from delphi.consensus.rows import ITEM_FIELDS, STABILITY_FIELDS
 from delphi.consensus.services import _scale, round_protocol
 from delphi.models import (
     AnswerCode,
+    AuditEvent,
     Communication,
     ConsensusRun,
     Deviation,
@@ -35,7 +36,6 @@ from delphi.models import (
     ItemDecision,
     ItemResult,
     PromptAnswer,
-    Rating,
     Response,
     Round,
     RoundItem,
@@ -1119,11 +1119,11 @@ def report_fingerprint(*, study: Study, include_comments: bool = True, language:
                 .values_list("uuid", "finished_at")
             )
         ),
-        str(
-            Rating.objects.filter(response__round__study=study).aggregate(
-                n=Count("id"), m=Max("updated_at")
-            )
-        ),
+        # Every change to a rating (autosave, page post, import, admin) writes an audit row in
+        # the same transaction (issue 7's invariant), so the study's latest audit time stands
+        # for its ratings: one index lookup (audit_study_at), where counting 2.4 M ratings
+        # took 0.3 s on every page.
+        str(AuditEvent.objects.filter(study=study).aggregate(m=Max("at"))),
         str(
             Response.objects.filter(round__study=study).aggregate(
                 n=Count("id"), m=Max("updated_at"), x=Count("id", filter=Q(excluded=True))
