@@ -19,16 +19,16 @@ invited and opened: they reached it somehow (a link, a session, an imported pape
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, When
+from django.db.models import Case, Count, IntegerField, Max, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from delphi.models import (
+    AuditEvent,
     ConsensusRun,
     PromptAnswer,
     Rating,
@@ -304,24 +304,34 @@ class AttritionCheck:
 ATTRITION_CACHE_SECONDS = 7 * 24 * 3600
 
 
-def _attrition_cache_key(previous: Round, stayed: set[str]) -> str | None:
-    """The previous round's latest finished run names its ratings; a closed round not yet
-    analysed is named by its close (its answers are read-only from then on). None for a round
-    still open: nothing stable to key on."""
+def _round_source(rnd: Round) -> str | None:
+    """What names a round's counted answers: its latest finished run, or its close (answers
+    are read-only from then on); None while it is open."""
     run = (
-        ConsensusRun.objects.filter(round=previous, status=ConsensusRun.Status.DONE)
+        ConsensusRun.objects.filter(round=rnd, status=ConsensusRun.Status.DONE)
         .order_by("-finished_at", "-pk")
         .values_list("uuid", "fingerprint")
         .first()
     )
     if run is not None:
-        source = f"run:{run[0]}:{run[1]}"
-    elif previous.status != Round.Status.OPEN and previous.closed_at is not None:
-        source = f"closed:{previous.closed_at.isoformat()}"
-    else:
+        return f"run:{run[0]}:{run[1]}"
+    if rnd.status != Round.Status.OPEN and rnd.closed_at is not None:
+        return f"closed:{rnd.closed_at.isoformat()}"
+    return None
+
+
+def _attrition_cache_key(previous: Round, current: Round) -> str | None:
+    """The check's inputs, named without reading them: the previous round's run (or close),
+    and this round's run (or close) — or, while it is open, the study's latest audit time
+    (every answer writes an audit row). None when the previous round is still open."""
+    before = _round_source(previous)
+    if before is None:
         return None
-    digest = hashlib.sha256("\n".join(sorted(stayed)).encode()).hexdigest()[:32]
-    return f"attrition:v1:{previous.pk}:{source}:{digest}"
+    now = _round_source(current)
+    if now is None:
+        latest = AuditEvent.objects.filter(study_id=current.study_id).aggregate(m=Max("at"))["m"]
+        now = f"open:{latest.isoformat() if latest else ''}"
+    return f"attrition:v2:{previous.pk}:{before}:{current.pk}:{now}"
 
 
 def round_attrition_check(*, round: Round) -> AttritionCheck | None:
@@ -342,20 +352,20 @@ def round_attrition_check(*, round: Round) -> AttritionCheck | None:
     if previous is None:
         return None
     previous.study = round.study
-    # "Stayed": their answers to this round count, under its drafts policy, as the analysis
-    # reads them; the previous round's panel is everyone its analysis read.
-    stayed = set(
-        round_analysed_ratings(round=round)
-        .order_by()
-        .values_list("response__panelist__public_id", flat=True)
-        .distinct()
-    )
-    # The check reads the previous round's every rating (600 k at 2,000 x 300): computed once
-    # per (previous round's latest run, who stayed) and kept in the cache, so the page pays it
-    # only when either changes. The key holds no identity: the stayed set is a digest.
-    key = _attrition_cache_key(previous, stayed)
+    # The check reads the previous round's every rating (600 k at 2,000 x 300), and who stayed
+    # reads this round's: computed once per state of both rounds and kept in the cache, so the
+    # page pays it only when either changes.
+    key = _attrition_cache_key(previous, round)
     cached = cache.get(key) if key else None
     if cached is None:
+        # "Stayed": their answers to this round count, under its drafts policy, as the
+        # analysis reads them; the previous round's panel is everyone its analysis read.
+        stayed = set(
+            round_analysed_ratings(round=round)
+            .order_by()
+            .values_list("response__panelist__public_id", flat=True)
+            .distinct()
+        )
         keys = round_item_keys(round=previous)
         frame = round_ratings_frame(round=previous, keys=keys)
         protocol = round_protocol(round=previous)

@@ -178,7 +178,14 @@ def test_attrition_check_is_computed_once_per_run_and_panel(study, researcher, m
         m.setattr(selectors, "round_ratings_frame", no_second_read)
         again = round_attrition_check(round=r2)
     assert again.rows == first.rows and again.provisional
-    # One more panelist stays: a new key, a fresh result.
-    world.answer(people[6], r2, "submitted")
+    # One more panelist stays, answering through the questionnaire's own service (which
+    # writes the audit rows the open round's cache key follows): a fresh result.
+    from delphi.services.responses import ratings_save_page, response_submit
+
+    ratings_save_page(
+        panelist=people[6], round=r2, study=study,
+        answers={i: {"value": "7", "existing": False} for i in r2.items.all()},
+    )  # fmt: skip
+    response_submit(panelist=people[6], round=r2)
     later = round_attrition_check(round=r2)
     assert (later.result.n_completers, later.result.n_dropouts) == (7, 5)
