@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from delphi.consensus.ratings_csv import MAX_ID_CHARS, _cell, _open_text
+from delphi.consensus.ratings_csv import _cell, _open_text, record_refusals
 from delphi.consensus.stats.ranking import (
     ALL,
     DEFAULT_CONSENSUS_W,
@@ -95,27 +95,11 @@ def parse_rankings(
             line_end = reader.line_num
             if not record or all(not f.strip() for f in record):
                 continue
-            if len(record) != len(header):
-                error(
-                    f"line {line}: {len(record)} fields, but the header has {len(header)} "
-                    "(a missing comma or an unquoted comma inside a value?)."
-                )
-                continue
-            # The same refusals, in the same words, as the ratings reader (ratings_csv.py).
-            long = [
-                name
-                for name in ("panelist", "item", "group")
-                if name in col and len(record[col[name]]) > MAX_ID_CHARS
-            ]
-            for name in long:
-                error(
-                    f"line {line}, column {name}: {len(record[col[name]]):,} characters; an "
-                    f"identifier has at most {MAX_ID_CHARS}. Use the short id."
-                )
-            if long:
-                continue
-            if any("\x00" in f for f in record):
-                error(f"line {line}: contains a NUL byte; save the file again as CSV UTF-8.")
+            # The same refusals, in the same words, as the ratings reader.
+            refusals = record_refusals(record, header, col, line)
+            for message in refusals:
+                error(message)
+            if refusals:
                 continue
             ok = True
             panelist = record[col["panelist"]].strip()

@@ -54,6 +54,28 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_ID_CHARS = 200  # panelist, item and group identifiers
 
 
+def record_refusals(record: list[str], header: list[str], col: dict, line: int) -> list[str]:
+    """What makes one CSV record unreadable before its values are looked at: the wrong number of
+    fields, an over-long identifier, a NUL byte. The ratings and the rankings readers refuse
+    the same things in the same words."""
+    if len(record) != len(header):
+        return [
+            f"line {line}: {len(record)} fields, but the header has {len(header)} "
+            "(a missing comma or an unquoted comma inside a value?)."
+        ]
+    long = [
+        f"line {line}, column {name}: {len(record[col[name]]):,} characters; an "
+        f"identifier has at most {MAX_ID_CHARS}. Use the short id."
+        for name in ("panelist", "item", "group")
+        if name in col and len(record[col[name]]) > MAX_ID_CHARS
+    ]
+    if long:
+        return long
+    if any("\x00" in f for f in record):
+        return [f"line {line}: contains a NUL byte; save the file again as CSV UTF-8."]
+    return []
+
+
 def _open_text(source) -> io.TextIOBase:
     """A text stream of the file, whatever its encoding and line endings (lib/csvtable.py)."""
     if isinstance(source, str | os.PathLike):
@@ -127,28 +149,12 @@ def parse_ratings(source, *, scale: Scale) -> tuple[pd.DataFrame, list[str]]:
             line_end = reader.line_num
             if not record or all(not f.strip() for f in record):
                 continue  # blank line
-            if len(record) != len(header):
-                error(
-                    f"line {line}: {len(record)} fields, but the header has {len(header)} "
-                    "(a missing comma or an unquoted comma inside a value?)."
-                )
+            refusals = record_refusals(record, header, col, line)
+            for message in refusals:
+                error(message)
+            if refusals:
                 continue
             ok = True
-            long = [
-                name
-                for name in ("panelist", "item", "group")
-                if name in col and len(record[col[name]]) > MAX_ID_CHARS
-            ]
-            for name in long:
-                error(
-                    f"line {line}, column {name}: {len(record[col[name]]):,} characters; an "
-                    f"identifier has at most {MAX_ID_CHARS}. Use the short id."
-                )
-            if long:
-                continue
-            if any("\x00" in f for f in record):
-                error(f"line {line}: contains a NUL byte; save the file again as CSV UTF-8.")
-                continue
             panelist = record[col["panelist"]].strip()
             item = record[col["item"]].strip()
             if not panelist:
