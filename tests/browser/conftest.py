@@ -9,6 +9,7 @@ run ends with one loud line naming them (tests/conftest.py); under CI=true they 
 import atexit
 import contextlib
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,12 @@ def new_context(browser):
     for context in contexts:
         with contextlib.suppress(Exception):  # already closed by the test
             context.close()
+    if contexts:
+        # A request the page sent just before it closed (a status poll, an autosave) may still
+        # be running in the live server's thread; on SQLite's shared in-memory database it
+        # holds a table lock, and the teardown's flush then fails ("table is locked"). Closing
+        # the context cancels it in the browser, not in the server: give the thread a moment.
+        time.sleep(0.5)
     assert csp_violations == []
 
 
