@@ -209,8 +209,9 @@ def build_analysed(url: str) -> float:
 # --- measuring -----------------------------------------------------------------------------------
 
 
-def floor_copy_seconds(round_id: int) -> float:
-    """The floor: a raw COPY of the round's ratings (ids and values) into a DataFrame."""
+def copy_ratings(round_ids) -> tuple[float, int]:
+    """The floor: a raw COPY of the rounds' ratings (ids and values) into a DataFrame;
+    (seconds, rows). bench/report.py takes the same floor over every analysed round."""
     import pandas as pd
     from django.db import connection
 
@@ -218,7 +219,7 @@ def floor_copy_seconds(round_id: int) -> float:
     sql = (
         "COPY (SELECT r.response_id, r.item_id, r.value FROM delphi_rating r "
         "JOIN delphi_response s ON s.id = r.response_id "
-        f"WHERE s.round_id = {int(round_id)}) TO STDOUT"
+        f"WHERE s.round_id IN ({','.join(str(int(r)) for r in round_ids)})) TO STDOUT"
     )
     buffer = io.BytesIO()
     with connection.cursor() as cursor, cursor.copy(sql) as copy:
@@ -228,8 +229,13 @@ def floor_copy_seconds(round_id: int) -> float:
     frame = pd.read_csv(
         buffer, sep="\t", header=None, names=["response", "item", "value"], na_values=["\\N"]
     )
-    assert len(frame) == PANELISTS * ITEMS
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, len(frame)
+
+
+def floor_copy_seconds(round_id: int) -> float:
+    seconds, rows = copy_ratings([round_id])
+    assert rows == PANELISTS * ITEMS
+    return seconds
 
 
 def measure(round_id: int, repeats: int) -> dict:

@@ -14,7 +14,6 @@ Target: < 60 s for the read and the three files, <= 1 GB.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
@@ -45,31 +44,14 @@ def _peak() -> int:
 
 def floor_seconds(study) -> tuple[float, int]:
     """A raw COPY of every analysed rating (response, item, value) into a DataFrame."""
-    import pandas as pd
-    from django.db import connection
-
-    from delphi.models import ConsensusRun, Rating, Response
+    from delphi.models import ConsensusRun
 
     rounds = list(
         ConsensusRun.objects.filter(round__study=study, status=ConsensusRun.Status.DONE)
         .values_list("round_id", flat=True)
         .distinct()
     )
-    t0 = time.perf_counter()
-    sql = (
-        f"COPY (SELECT r.response_id, r.item_id, r.value FROM {Rating._meta.db_table} r "
-        f"JOIN {Response._meta.db_table} s ON s.id = r.response_id "
-        f"WHERE s.round_id IN ({','.join(str(int(r)) for r in rounds)})) TO STDOUT"
-    )
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for block in copy:
-            buffer.write(block)
-    buffer.seek(0)
-    frame = pd.read_csv(
-        buffer, sep="\t", header=None, names=["response", "item", "value"], na_values=["\\N"]
-    )
-    return time.perf_counter() - t0, len(frame)
+    return base.copy_ratings(rounds)
 
 
 def child() -> None:
